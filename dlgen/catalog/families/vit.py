@@ -1,0 +1,119 @@
+"""Vision Transformer (Dosovitskiy et al., 2021) and DeiT (Touvron et al., 2021)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, PositiveInt
+
+from dlgen.catalog.base import ArchitectureFamily, Names, Variant
+from dlgen.spec.common import Activation, Task
+from dlgen.spec.dataset import DatasetSpec
+from dlgen.spec.hparams import ArchitectureHParams
+
+
+class ViTHParams(ArchitectureHParams):
+    """ViT/DeiT hyperparameters, named as in timm."""
+
+    family: Literal["vit"] = "vit"
+    patch_size: PositiveInt = 16
+    hidden_dim: PositiveInt = 768
+    num_layers: PositiveInt = 12
+    num_heads: PositiveInt = 12
+    mlp_ratio: float = Field(default=4.0, gt=0)
+    dropout: float = Field(default=0.0, ge=0, lt=1)
+    attention_dropout: float = Field(default=0.0, ge=0, lt=1)
+    drop_path: float = Field(default=0.0, ge=0, lt=1)
+    activation: Activation = "gelu"
+    class_token: bool = True
+    pool: Literal["cls", "mean"] = "cls"
+    distilled: bool = False
+
+    def check_dataset(self, dataset: DatasetSpec) -> list[str]:
+        problems = []
+        if self.hidden_dim % self.num_heads:
+            problems.append(
+                f"num_heads={self.num_heads} does not divide hidden_dim={self.hidden_dim}; "
+                "choose num_heads among the divisors of hidden_dim (e.g. 12 for 768)"
+            )
+        size = dataset.image_size
+        if size is not None and size % self.patch_size:
+            problems.append(
+                f"image_size={size} is not divisible by patch_size={self.patch_size}; "
+                f"use an image size that is a multiple of {self.patch_size} "
+                f"(e.g. {size - size % self.patch_size or self.patch_size}) or another patch size"
+            )
+        if self.pool == "cls" and not self.class_token:
+            problems.append("pool='cls' needs class_token=true; set pool to 'mean' or enable it")
+        return problems
+
+    def estimate_parameters(self, dataset: DatasetSpec) -> int:
+        size = dataset.image_size or 224
+        channels = dataset.in_channels or 3
+        classes = dataset.num_classes or 1000
+        dim, hidden = self.hidden_dim, int(self.hidden_dim * self.mlp_ratio)
+        tokens = (size // self.patch_size) ** 2 + int(self.class_token) + int(self.distilled)
+        patch_embed = channels * self.patch_size**2 * dim + dim
+        block = 4 * dim + (3 * dim * dim + 3 * dim) + (dim * dim + dim)
+        block += dim * hidden + hidden + hidden * dim + dim
+        heads = (dim * classes + classes) * (2 if self.distilled else 1)
+        extra = dim * (int(self.class_token) + int(self.distilled))
+        return patch_embed + tokens * dim + extra + self.num_layers * block + 2 * dim + heads
+
+
+def _vit(key: str, en: str, aliases: tuple[str, ...], dim: int, depth: int, heads: int,
+         patch: int, params: int | None, reference: str, **extra: object) -> Variant:
+    return Variant(
+        key=key,
+        names=Names(en=en, zh=en, aliases=aliases),
+        hparams={"hidden_dim": dim, "num_layers": depth, "num_heads": heads,
+                 "patch_size": patch, **extra},
+        reference_params=params,
+        reference=reference,
+    )
+
+
+VARIANTS = (
+    _vit("ti16", "ViT-Ti/16", ("vit-ti/16", "vit-tiny", "vit_tiny_patch16_224", "vit-t/16"),
+         192, 12, 3, 16, 5_717_416, "timm vit_tiny_patch16_224"),
+    _vit("s16", "ViT-S/16", ("vit-s/16", "vit-small", "vit_small_patch16_224"),
+         384, 12, 6, 16, 22_050_664, "timm vit_small_patch16_224"),
+    _vit("s32", "ViT-S/32", ("vit-s/32", "vit_small_patch32_224"),
+         384, 12, 6, 32, 22_878_952, "timm vit_small_patch32_224"),
+    _vit("b16", "ViT-B/16", ("vit-b/16", "vit-base", "vit_base_patch16_224", "vit-b"),
+         768, 12, 12, 16, 86_567_656, "timm vit_base_patch16_224"),
+    _vit("b32", "ViT-B/32", ("vit-b/32", "vit_base_patch32_224"),
+         768, 12, 12, 32, 88_224_232, "timm vit_base_patch32_224"),
+    _vit("l16", "ViT-L/16", ("vit-l/16", "vit-large", "vit_large_patch16_224", "vit-l"),
+         1024, 24, 16, 16, 304_326_632, "timm vit_large_patch16_224"),
+    _vit("l32", "ViT-L/32", ("vit-l/32", "vit_large_patch32_224"),
+         1024, 24, 16, 32, 306_535_400, "timm vit_large_patch32_224"),
+    _vit("h14", "ViT-H/14", ("vit-h/14", "vit-huge", "vit_huge_patch14_224", "vit-h"),
+         1280, 32, 16, 14, 632_045_800, "timm vit_huge_patch14_224"),
+    _vit("deit_ti", "DeiT-Ti", ("deit-ti", "deit-tiny", "deit_tiny_patch16_224", "deit-t"),
+         192, 12, 3, 16, 5_717_416, "timm deit_tiny_patch16_224"),
+    _vit("deit_s", "DeiT-S", ("deit-s", "deit-small", "deit_small_patch16_224"),
+         384, 12, 6, 16, 22_050_664, "timm deit_small_patch16_224"),
+    _vit("deit_b", "DeiT-B", ("deit-b", "deit-base", "deit_base_patch16_224", "deit"),
+         768, 12, 12, 16, 86_567_656, "timm deit_base_patch16_224"),
+    _vit("deit_b_distilled", "DeiT-B distilled", ("deit-b-distilled", "deit_base_distilled_patch16_224"),
+         768, 12, 12, 16, 87_338_192, "timm deit_base_distilled_patch16_224", distilled=True),
+)
+
+FAMILY = ArchitectureFamily(
+    key="vit",
+    names=Names(
+        en="Vision Transformer",
+        zh="视觉Transformer",
+        aliases=("vit", "vision transformer", "视觉transformer", "视觉变换器", "视觉 transformer",
+                 "deit", "data-efficient image transformer"),
+    ),
+    hparams_model=ViTHParams,
+    tasks=(Task.IMAGE_CLASSIFICATION,),
+    variants=VARIANTS,
+    default_variant="b16",
+    default_datasets={Task.IMAGE_CLASSIFICATION: "imagenet"},
+    template="vit",
+    paper="Dosovitskiy et al., An Image is Worth 16x16 Words, ICLR 2021; "
+    "Touvron et al., Training data-efficient image transformers, ICML 2021",
+)

@@ -1,0 +1,56 @@
+"""Vocabulary shared by every part of the Spec: languages, tasks, modalities, choices."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+Language = Literal["zh", "en"]
+
+
+class Task(str, Enum):
+    """What the generated project learns to do; tasks bring data, losses and metrics."""
+
+    IMAGE_CLASSIFICATION = "image_classification"
+    SEMANTIC_SEGMENTATION = "semantic_segmentation"
+    SEQUENCE_CLASSIFICATION = "sequence_classification"
+    TIME_SERIES_FORECASTING = "time_series_forecasting"
+    LANGUAGE_MODELING = "language_modeling"
+    SEQUENCE_TO_SEQUENCE = "sequence_to_sequence"
+    NODE_CLASSIFICATION = "node_classification"
+    OPERATOR_LEARNING = "operator_learning"
+    IMAGE_GENERATION = "image_generation"
+    RECONSTRUCTION = "reconstruction"
+    TABULAR_CLASSIFICATION = "tabular_classification"
+    TABULAR_REGRESSION = "tabular_regression"
+
+
+class Modality(str, Enum):
+    """The kind of data a project consumes."""
+
+    IMAGE = "image"
+    TEXT = "text"
+    TIME_SERIES = "time_series"
+    SIGNAL = "signal"
+    GRAPH = "graph"
+    FIELD = "field"
+    TABULAR = "tabular"
+
+
+Activation = Literal["relu", "gelu", "silu", "tanh", "leaky_relu", "elu", "sigmoid"]
+ACTIVATIONS: tuple[str, ...] = Activation.__args__  # type: ignore[attr-defined]
+
+Optimizer = Literal["adamw", "adam", "sgd"]
+OPTIMIZERS: tuple[str, ...] = Optimizer.__args__  # type: ignore[attr-defined]
+
+Scheduler = Literal["cosine", "onecycle", "step", "plateau", "none"]
+SCHEDULERS: tuple[str, ...] = Scheduler.__args__  # type: ignore[attr-defined]
+
+Precision = Literal["fp32", "bf16", "fp16"]
+PRECISIONS: tuple[str, ...] = Precision.__args__  # type: ignore[attr-defined]
+
+Framework = Literal["pytorch"]
+
+# A parameter budget: a model whose fp32 weights alone exceed this is refused.
+MAX_PARAMETER_BYTES = 100 * 10**9
+BYTES_PER_PARAMETER = 4

@@ -1,0 +1,58 @@
+"""The dataset part of the Spec: the facts a project needs about its data."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+from dlgen.spec.common import Modality
+
+
+class DatasetSpec(BaseModel):
+    """Facts about the data a generated project trains on.
+
+    ``input_shape`` is the shape of one sample, channels first: ``(C, H, W)`` for
+    images, ``(C, L)`` for signals, ``(L, F)`` for time series, ``(L,)`` for token
+    sequences, ``(F,)`` for tabular rows, ``(C, *grid)`` for PDE fields and
+    ``(N, F)`` for a graph of N nodes with F features.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Catalog key of the dataset, e.g. 'imagenet', 'cifar10', 'darcy'.")
+    modality: Modality
+    source: str = Field(
+        description="How the project loads it: torchvision, imagefolder, sklearn, generator, "
+        "mat, csv, text, synthetic, planetoid, ..."
+    )
+    input_shape: list[PositiveInt] = Field(min_length=1, max_length=4)
+    in_channels: PositiveInt | None = None
+    num_classes: PositiveInt | None = None
+    vocab_size: PositiveInt | None = None
+    output_shape: list[PositiveInt] | None = Field(
+        default=None, description="Shape of one target when it is not a class index."
+    )
+    splits: dict[str, PositiveInt] = Field(default_factory=dict)
+    root: str = "data"
+    download: bool = False
+
+    @model_validator(mode="after")
+    def _check_shapes(self) -> DatasetSpec:
+        if self.modality == Modality.IMAGE:
+            if len(self.input_shape) != 3:
+                raise ValueError(
+                    f"an image dataset needs input_shape (C, H, W), got {self.input_shape}; "
+                    "set it to e.g. [3, 224, 224]"
+                )
+            if self.in_channels is not None and self.in_channels != self.input_shape[0]:
+                raise ValueError(
+                    f"in_channels={self.in_channels} contradicts input_shape {self.input_shape}; "
+                    f"set in_channels to {self.input_shape[0]} or change input_shape[0]"
+                )
+        return self
+
+    @property
+    def image_size(self) -> int | None:
+        """Side of a square image sample, or None when the data is not images."""
+        if self.modality != Modality.IMAGE:
+            return None
+        return self.input_shape[-1]

@@ -1,0 +1,49 @@
+"""Base class of the per-family hyperparameter models carried by the Spec.
+
+Each architecture family in :mod:`dlgen.catalog.families` defines one subclass
+with a ``family`` literal; the Spec holds the discriminated union of all of them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from dlgen.spec.dataset import DatasetSpec
+
+
+class ArchitectureHParams(BaseModel):
+    """Hyperparameters of one architecture family.
+
+    Subclasses declare ``family: Literal["<key>"]`` and override
+    :meth:`check_dataset` and :meth:`estimate_parameters`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    family: str
+    variant: str | None = None
+
+    def check_dataset(self, dataset: DatasetSpec) -> list[str]:
+        """Contradictions between these hyperparameters and the data.
+
+        Args:
+            dataset: The dataset facts of the same Spec.
+
+        Returns:
+            One message per contradiction, each saying what to change.
+        """
+        return []
+
+    def estimate_parameters(self, dataset: DatasetSpec) -> int:
+        """Number of trainable parameters the model would have on this data.
+
+        Exact where the formula is simple, a close estimate otherwise; the smoke
+        check of validation reports the real count.
+
+        Args:
+            dataset: The dataset facts of the same Spec.
+
+        Returns:
+            The parameter count.
+        """
+        return 0
