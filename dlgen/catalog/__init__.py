@@ -1,7 +1,9 @@
 """The catalog: every architecture family and dataset dlgen knows.
 
 Families live one per module in :mod:`dlgen.catalog.families`; each module
-defines a module-level ``FAMILY``. Adding a family means adding one module (and,
+defines a module-level ``FAMILY``. (The accessors are ``all_families()`` and
+``all_datasets()``: plain ``families``/``datasets`` would be shadowed by the
+submodules of the same names.) Adding a family means adding one module (and,
 to make it generatable, one template folder): the registry below discovers it.
 """
 
@@ -20,8 +22,8 @@ __all__ = [
     "Names",
     "Variant",
     "dataset",
-    "datasets",
-    "families",
+    "all_datasets",
+    "all_families",
     "family",
 ]
 
@@ -41,7 +43,7 @@ def _load_families() -> dict[str, ArchitectureFamily]:
     return found
 
 
-def families() -> tuple[ArchitectureFamily, ...]:
+def all_families() -> tuple[ArchitectureFamily, ...]:
     """All architecture families, sorted by key."""
     return tuple(_load_families().values())
 
@@ -58,7 +60,7 @@ def family(key: str) -> ArchitectureFamily:
     return table[key]
 
 
-def datasets() -> tuple[DatasetEntry, ...]:
+def all_datasets() -> tuple[DatasetEntry, ...]:
     """All dataset entries, in catalog order."""
     return DATASETS
 

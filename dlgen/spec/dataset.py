@@ -18,7 +18,9 @@ class DatasetSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(description="Catalog key of the dataset, e.g. 'imagenet', 'cifar10', 'darcy'.")
+    name: str = Field(
+        description="Catalog key of the dataset, e.g. 'imagenet', 'cifar10', 'darcy'."
+    )
     modality: Modality
     source: str = Field(
         description="How the project loads it: torchvision, imagefolder, sklearn, generator, "

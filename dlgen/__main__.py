@@ -1,0 +1,5 @@
+"""``python -m dlgen`` runs the CLI."""
+
+from dlgen.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Delivery: the only code that touches the user's disk (atomic writer) and the PR bot."""

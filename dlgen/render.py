@@ -1,0 +1,503 @@
+"""Render a Spec into the files of a project: pure Spec -> ``{relative_path: text}``.
+
+Template folders under :mod:`dlgen.templates` are layered in a fixed order:
+``project/`` (every project), ``tasks/<task>/`` (the task's data, losses, metrics and
+step), ``models/<template>/`` (the architecture), then the layer files the model
+imports (``from ..layers.<name> import``), transitively, from ``layers/``. Paths
+inside a folder are paths inside the project; ``src/pkg/`` stands for
+``src/<package>/`` and ``__dataset__`` in a file name for the dataset key. Files
+ending in ``.j2`` are rendered with a sandboxed Jinja environment; others are copied.
+
+The output is canonical: every Python file goes through ruff's import sort and
+black, and the same Spec and dlgen version give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import black
+import yaml
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from dlgen.errors import DlgenError, FamilyNotAvailable
+from dlgen.spec import Spec
+from dlgen.version import __version__
+
+__all__ = ["TEMPLATES_ROOT", "TemplateProblem", "layered_sources", "render"]
+
+TEMPLATES_ROOT = Path(__file__).parent / "templates"
+LINE_LENGTH = 100
+_PACKAGE_DIR = "src/pkg/"
+_DATASET_PLACEHOLDER = "__dataset__"
+_SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
+_LAYER_IMPORT = re.compile(r"^\s*from\s+\.\.layers\.([a-z_][a-z0-9_]*)\s+import\b", re.MULTILINE)
+_LAYER_PACKAGE_IMPORT = re.compile(r"^\s*from\s+\.\.layers\s+import\s+([^\n#]+)", re.MULTILINE)
+_SIBLING_IMPORT = re.compile(r"^\s*from\s+\.([a-z_][a-z0-9_]*)\s+import\b", re.MULTILINE)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_DEBUG_MAX_IMAGE_SIZE = 64
+_BYTES_PER_ELEMENT = {"fp32": 4, "bf16": 2, "fp16": 2}
+
+
+class TemplateProblem(DlgenError):
+    """A template folder is broken (a dlgen bug, not the user's): missing layer, bad Jinja."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One template file and where it lands in the project.
+
+    Attributes:
+        path: Path inside the project (POSIX, placeholders resolved, ``.j2`` removed).
+        origin: The template file on disk.
+        jinja: Whether the file is rendered with Jinja.
+    """
+
+    path: str
+    origin: Path
+    jinja: bool
+
+
+def render(spec: Spec, *, templates: Path | None = None) -> dict[str, str]:
+    """Render every file of the project a Spec describes.
+
+    Args:
+        spec: The validated Spec.
+        templates: Root of the template folders; dlgen's own by default.
+
+    Returns:
+        Project-relative POSIX paths mapped to file text, sorted by path.
+
+    Raises:
+        FamilyNotAvailable: If the family has no template folder or the task none.
+        TemplateProblem: If a template is broken (missing layer, Jinja error).
+    """
+    root = templates or TEMPLATES_ROOT
+    sources = layered_sources(spec, root)
+    context = _context(spec, sources)
+    environment = _environment(root)
+    files: dict[str, str] = {}
+    for path, source in sources.items():
+        text = source.origin.read_text(encoding="utf-8")
+        if source.jinja:
+            text = _render_text(environment, source, text, context)
+        if path.endswith(".py"):
+            text = format_python(text, path=path, package=spec.package_name)
+        files[path] = text
+    files[".dlgen/spec.yaml"] = spec_manifest(spec)
+    return dict(sorted(files.items()))
+
+
+def layered_sources(spec: Spec, root: Path) -> dict[str, Source]:
+    """The template files a Spec's project is made of, keyed by project path.
+
+    Args:
+        spec: The validated Spec.
+        root: Root of the template folders.
+
+    Returns:
+        Project path -> source, for the project, task, model and layer folders.
+
+    Raises:
+        FamilyNotAvailable: If the family or the task has no template folder.
+        TemplateProblem: If two folders provide the same file or a layer is missing.
+    """
+    template = spec.family.template
+    if template is None or not (root / "models" / template).is_dir():
+        raise FamilyNotAvailable(
+            f"dlgen has no templates for {spec.family.names.en} ({spec.model.family!r}) yet",
+            hint="choose a family with templates; `dlgen list` marks which ones can be generated",
+        )
+    task_dir = root / "tasks" / spec.task.value
+    if not task_dir.is_dir():
+        raise FamilyNotAvailable(
+            f"dlgen has no templates for the task {spec.task.value!r} yet",
+            hint="choose a task with templates; `dlgen list` shows the supported tasks",
+        )
+    replacements = {_DATASET_PLACEHOLDER: spec.dataset.name}
+    sources: dict[str, Source] = {}
+    for folder in (root / "project", task_dir, root / "models" / template):
+        _add_folder(sources, folder, spec.package_name, replacements)
+    _add_layers(sources, root / "layers", spec.package_name)
+    return sources
+
+
+def _add_folder(
+    sources: dict[str, Source], folder: Path, package: str, replacements: dict[str, str]
+) -> None:
+    for origin in sorted(folder.rglob("*")):
+        relative = origin.relative_to(folder)
+        if origin.is_dir() or _SKIPPED_NAMES.intersection(relative.parts):
+            continue
+        if origin.suffix in {".pyc", ".pyo"}:
+            continue
+        path = _project_path(relative.as_posix(), package, replacements)
+        _add(sources, Source(path.removesuffix(".j2"), origin, origin.suffix == ".j2"))
+
+
+def _project_path(relative: str, package: str, replacements: dict[str, str]) -> str:
+    if relative.startswith(_PACKAGE_DIR):
+        relative = f"src/{package}/{relative[len(_PACKAGE_DIR):]}"
+    for placeholder, value in replacements.items():
+        relative = relative.replace(placeholder, value)
+    return relative
+
+
+def _add(sources: dict[str, Source], source: Source) -> None:
+    if source.path in sources:
+        raise TemplateProblem(
+            f"two template folders provide {source.path}: {sources[source.path].origin} "
+            f"and {source.origin}; a project file must come from exactly one folder"
+        )
+    sources[source.path] = source
+
+
+def _add_layers(sources: dict[str, Source], layers_dir: Path, package: str) -> None:
+    """Add the layer files that model and layer files import, transitively."""
+    layer_prefix = f"src/{package}/layers/"
+    model_prefix = f"src/{package}/models/"
+    pending = [s for p, s in sources.items() if p.startswith((model_prefix, layer_prefix))]
+    while pending:
+        source = pending.pop()
+        text = source.origin.read_text(encoding="utf-8")
+        in_layers = source.path.startswith(layer_prefix)
+        for name in sorted(_imported_layers(text, in_layers)):
+            path = f"{layer_prefix}{name}.py"
+            if path in sources:
+                continue
+            origin = _find_layer(layers_dir, name, source)
+            sources[path] = Source(path, origin, origin.suffix == ".j2")
+            pending.append(sources[path])
+
+
+def _imported_layers(text: str, in_layers: bool) -> set[str]:
+    names = set(_LAYER_IMPORT.findall(text))
+    for group in _LAYER_PACKAGE_IMPORT.findall(text):
+        names.update(
+            part.split(" as ")[0].strip() for part in group.strip("()\\ ").split(",") if part
+        )
+    if in_layers:
+        names.update(_SIBLING_IMPORT.findall(text))
+    names.discard("__init__")
+    return {name for name in names if name}
+
+
+def _find_layer(layers_dir: Path, name: str, importer: Source) -> Path:
+    for candidate in (layers_dir / f"{name}.py", layers_dir / f"{name}.py.j2"):
+        if candidate.is_file():
+            return candidate
+    raise TemplateProblem(
+        f"{importer.origin} imports layer {name!r} but {layers_dir} has no {name}.py; "
+        "add the layer file or fix the import"
+    )
+
+
+# Jinja ---------------------------------------------------------------------------------
+
+
+def _environment(root: Path) -> SandboxedEnvironment:
+    environment = SandboxedEnvironment(
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    environment.filters.update(_FILTERS)
+    return environment
+
+
+def _render_text(
+    environment: SandboxedEnvironment, source: Source, text: str, context: dict[str, Any]
+) -> str:
+    try:
+        return environment.from_string(text).render(context)
+    except TemplateError as exc:
+        raise TemplateProblem(f"cannot render template {source.origin}: {exc}") from exc
+
+
+def yaml_value(value: Any) -> str:
+    """A value as one inline YAML scalar or flow collection (safe for untrusted text).
+
+    Args:
+        value: A primitive, list or mapping.
+
+    Returns:
+        YAML text without a trailing newline, e.g. ``'it''s'`` or ``[1, 2]``.
+    """
+    if isinstance(value, tuple):
+        value = list(value)
+    text: str = yaml.safe_dump(
+        value, default_flow_style=True, allow_unicode=True, width=10**6, sort_keys=False
+    )
+    return text.removesuffix("\n").removesuffix("\n...").strip()
+
+
+def markdown_escape(value: Any) -> str:
+    """Text safe to place in Markdown prose: specials backslashed, HTML neutralised.
+
+    Args:
+        value: Untrusted text (the request, an assumption).
+
+    Returns:
+        The escaped text on one line.
+    """
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def python_literal(value: Any) -> str:
+    """A typed primitive as a Python literal (only for validated Spec values).
+
+    Args:
+        value: None, bool, int, float, str, or a list/tuple of those.
+
+    Returns:
+        The literal's source text.
+
+    Raises:
+        TemplateProblem: If the value is not a primitive.
+    """
+    if value is None or isinstance(value, bool | int | float | str):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(python_literal(v) for v in value) + "]"
+    raise TemplateProblem(f"refusing to render {type(value).__name__} into Python code")
+
+
+def human_count(value: int | None) -> str:
+    """A count with an SI suffix: 86567656 -> '86.57 M'; None -> 'n/a'."""
+    if value is None:
+        return "n/a"
+    for divisor, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if abs(value) >= divisor:
+            return f"{value / divisor:.2f} {suffix}"
+    return str(value)
+
+
+def human_bytes(value: int | None) -> str:
+    """A byte size in binary units: 1536 -> '1.50 KiB'; None -> 'n/a'."""
+    if value is None:
+        return "n/a"
+    for divisor, suffix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if value >= divisor:
+            return f"{value / divisor:.2f} {suffix}"
+    return f"{value} B"
+
+
+_FILTERS: dict[str, Callable[..., str]] = {
+    "yaml": yaml_value,
+    "md": markdown_escape,
+    "py": python_literal,
+    "count": human_count,
+    "bytes": human_bytes,
+}
+
+
+# Context -------------------------------------------------------------------------------
+
+
+def _context(spec: Spec, sources: dict[str, Source]) -> dict[str, Any]:
+    package = spec.package_name
+    template = spec.family.template
+    paths = sorted(sources)
+    return {
+        "spec": spec,
+        "package": package,
+        "lang": spec.language,
+        "version": __version__,
+        "template": template,
+        "family": spec.family,
+        "model_modules": _modules(paths, f"src/{package}/models/", {"registry"}),
+        "layer_modules": _modules(paths, f"src/{package}/layers/", set()),
+        "debug_image_size": debug_image_size(spec),
+        "performance": performance(spec),
+        "file_tree": file_tree([*paths, ".dlgen/spec.yaml"]),
+        "training": spec.training.model_dump(mode="json"),
+    }
+
+
+def _modules(paths: Iterable[str], prefix: str, excluded: set[str]) -> list[str]:
+    names = []
+    for path in paths:
+        if path.startswith(prefix) and path.endswith(".py") and "/" not in path[len(prefix) :]:
+            name = path[len(prefix) : -len(".py")]
+            if name != "__init__" and name not in excluded:
+                names.append(name)
+    return sorted(names)
+
+
+def debug_image_size(spec: Spec) -> int | None:
+    """The image side the debug preset uses: small, and compatible with the patch size.
+
+    Args:
+        spec: The validated Spec.
+
+    Returns:
+        The side in pixels, or None when the data is not images.
+    """
+    size = spec.dataset.image_size
+    if size is None or size <= _DEBUG_MAX_IMAGE_SIZE:
+        return size
+    patch = getattr(spec.model, "patch_size", None)
+    if isinstance(patch, int) and patch > 0:
+        return patch * max(2, _DEBUG_MAX_IMAGE_SIZE // patch)
+    return _DEBUG_MAX_IMAGE_SIZE // 2
+
+
+def performance(spec: Spec) -> dict[str, Any]:
+    """Figures the README reports, computed from the Spec alone.
+
+    The family's hyperparameter model supplies them through optional methods
+    ``estimate_flops(dataset)`` (forward FLOPs per sample), ``estimate_activations(dataset)``
+    (activation elements kept for the backward pass, per sample) and
+    ``complexity_notes(dataset)`` (block -> big-O). A missing method gives None.
+
+    Args:
+        spec: The validated Spec.
+
+    Returns:
+        ``parameters``, ``flops_per_sample``, ``flops_per_step`` (forward and backward,
+        about 3x forward, per device batch), ``activation_bytes`` (at the configured
+        batch size and precision), ``weights_bytes``, ``training_state_bytes`` and
+        ``complexity`` (a list of ``(block, big_o)``).
+    """
+    model, dataset, training = spec.model, spec.dataset, spec.training
+    parameters = spec.estimated_parameters()
+    flops = _optional(model, "estimate_flops", dataset)
+    activations = _optional(model, "estimate_activations", dataset)
+    notes = _optional(model, "complexity_notes", dataset) or []
+    element = _BYTES_PER_ELEMENT[training.precision]
+    return {
+        "parameters": parameters,
+        "flops_per_sample": flops,
+        "flops_per_step": None if flops is None else 3 * flops * training.batch_size,
+        "activation_bytes": (
+            None if activations is None else activations * training.batch_size * element
+        ),
+        "weights_bytes": parameters * 4,
+        # fp32 weights + gradients + two AdamW moments (SGD keeps one buffer).
+        "training_state_bytes": parameters * 4 * (4 if training.optimizer != "sgd" else 3),
+        "complexity": [tuple(note) for note in notes],
+    }
+
+
+def _optional(model: Any, method: str, dataset: Any) -> Any:
+    function = getattr(model, method, None)
+    return function(dataset) if callable(function) else None
+
+
+def file_tree(paths: Iterable[str]) -> str:
+    """An indented tree of project paths (directories first, then files).
+
+    Args:
+        paths: Project-relative POSIX paths.
+
+    Returns:
+        One entry per line, two spaces per level, directories ending in '/'.
+    """
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        parts = PurePosixPath(path).parts
+        for part in parts[:-1]:
+            node = node.setdefault(part + "/", {})
+        node[parts[-1]] = None
+    lines: list[str] = []
+    _tree_lines(tree, 0, lines)
+    return "\n".join(lines)
+
+
+def _tree_lines(node: dict[str, Any], depth: int, lines: list[str]) -> None:
+    directories = sorted(k for k, v in node.items() if v is not None)
+    files = sorted(k for k, v in node.items() if v is None)
+    for name in directories:
+        lines.append("  " * depth + name)
+        _tree_lines(node[name], depth + 1, lines)
+    lines.extend("  " * depth + name for name in files)
+
+
+# Formatting ----------------------------------------------------------------------------
+
+
+def format_python(text: str, *, path: str, package: str) -> str:
+    """Canonical Python: ruff's import sort, then black, with the project's settings.
+
+    Args:
+        text: Rendered Python source.
+        path: Its project path (for messages and first-party detection).
+        package: The project's package name (first-party for import sorting).
+
+    Returns:
+        The formatted source.
+
+    Raises:
+        TemplateProblem: If the source does not parse.
+    """
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise TemplateProblem(f"rendered {path} is not valid Python: {exc}") from exc
+    text = _sort_imports(text, path=path, package=package)
+    mode = black.Mode(line_length=LINE_LENGTH, target_versions={black.TargetVersion.PY310})
+    try:
+        return black.format_str(text, mode=mode)
+    except black.InvalidInput as exc:  # pragma: no cover - compile() above catches these
+        raise TemplateProblem(f"black cannot format {path}: {exc}") from exc
+
+
+def _sort_imports(text: str, *, path: str, package: str) -> str:
+    command = [
+        _ruff_binary(),
+        "check",
+        "--isolated",
+        "--select",
+        "I",
+        "--fix",
+        "--exit-zero",
+        "--quiet",
+        "--line-length",
+        str(LINE_LENGTH),
+        "--target-version",
+        "py310",
+        "--config",
+        f"lint.isort.known-first-party = [{package!r}]",
+        "--stdin-filename",
+        path,
+        "-",
+    ]
+    result = subprocess.run(command, input=text, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise TemplateProblem(f"ruff could not sort the imports of {path}: {result.stderr}")
+    return result.stdout
+
+
+@cache
+def _ruff_binary() -> str:
+    from ruff.__main__ import find_ruff_bin
+
+    return str(find_ruff_bin())
+
+
+# Manifest ------------------------------------------------------------------------------
+
+
+def spec_manifest(spec: Spec) -> str:
+    """The text of ``.dlgen/spec.yaml``: dlgen's version and the Spec.
+
+    Args:
+        spec: The validated Spec.
+
+    Returns:
+        YAML with two keys, ``dlgen_version`` and ``spec`` (loadable with ``Spec.from_dict``).
+    """
+    document = {"dlgen_version": __version__, "spec": spec.to_dict()}
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
