@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dlgen import catalog
+from dlgen.delivery.names import check_project_name
 from dlgen.errors import DlgenError, SpecError
 from dlgen.i18n import detect_language, pick
 from dlgen.spec import Spec
@@ -225,6 +226,11 @@ def _spec_and_analysis(obtained: Any) -> tuple[Spec, Any]:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Generate from an edited Spec (YAML or JSON) instead of a request.",
 )
+@click.option(
+    "--name",
+    help="Project and package name (lowercase letters, digits, underscores); "
+    "default: derived from the request, e.g. vit_imagenet.",
+)
 @click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
 @click.option(
     "--no-validate",
@@ -242,6 +248,7 @@ def generate_command(
     request: str | None,
     output: Path | None,
     spec_file: Path | None,
+    name: str | None,
     force: bool,
     no_validate: bool,
     keep_failed: bool,
@@ -255,6 +262,8 @@ def generate_command(
         from dlgen.api import generate
 
         spec, analysis = _spec_and_analysis(_obtain_spec(request, spec_file, params))
+        if name is not None:
+            spec = spec.model_copy(update={"name": check_project_name(name)})
         lang = spec.language
         if no_validate:
             console.print(
@@ -642,7 +651,10 @@ def validate_command(path: Path, checks: tuple[str, ...], as_json: bool, timeout
 
 def _register_optional_commands() -> None:
     """Add commands that live in their own packages (the PR bot)."""
-    if importlib.util.find_spec("dlgen.delivery.pr") is None:
+    try:
+        if importlib.util.find_spec("dlgen.delivery.pr.cli") is None:
+            return
+    except ModuleNotFoundError:
         return
     from dlgen.delivery.pr.cli import pr_command
 
