@@ -61,6 +61,10 @@ class ArchitectureFamily:
         default_datasets: Dataset key to use per task when the request names none.
         template: Name of the template folder, or None while it does not exist.
         paper: Citation of the paper the implementation follows.
+        dataset_variants: Variant to use per dataset key when the request names a
+            dataset but no variant (e.g. FNO on Burgers -> the 1-D "burgers" variant).
+        training_defaults: ``TrainingSpec`` field values of a sound recipe for the
+            family; the analyzer starts from them.
     """
 
     key: str
@@ -72,6 +76,8 @@ class ArchitectureFamily:
     default_datasets: dict[Task, str] = field(default_factory=dict)
     template: str | None = None
     paper: str = ""
+    dataset_variants: dict[str, str] = field(default_factory=dict)
+    training_defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
     def default_task(self) -> Task:
