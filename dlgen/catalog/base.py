@@ -130,3 +130,19 @@ class DatasetEntry:
     default_architecture: str = ""
     downloadable: bool = False
     notes: str = ""
+
+    def spec_fields(self) -> dict[str, Any]:
+        """The ``DatasetSpec`` fields this entry implies, as JSON-compatible values."""
+        channels_first = self.modality in (Modality.IMAGE, Modality.SIGNAL)
+        return {
+            "name": self.key,
+            "modality": self.modality.value,
+            "source": self.source,
+            "input_shape": list(self.input_shape),
+            "in_channels": self.input_shape[0] if channels_first else None,
+            "num_classes": self.num_classes,
+            "vocab_size": self.vocab_size,
+            "output_shape": list(self.output_shape) if self.output_shape else None,
+            "splits": dict(self.splits),
+            "download": self.downloadable,
+        }

@@ -1,4 +1,8 @@
-"""Datasets dlgen knows and the facts that naming one implies."""
+"""Datasets dlgen knows and the facts that naming one implies.
+
+``TASK_DEFAULTS`` gives, for a request that names only a task, the family and
+dataset to start from.
+"""
 
 from __future__ import annotations
 
@@ -83,7 +87,13 @@ DATASETS: tuple[DatasetEntry, ...] = (
         Names(
             "scikit-learn digits",
             "scikit-learn手写数字(8x8)",
-            ("sklearn digits", "digits", "load_digits", "8x8 digits"),
+            (
+                "sklearn digits",
+                "scikit-learn digits",
+                "load_digits",
+                "8x8 digits",
+                "digits dataset",
+            ),
         ),
         _CLS,
         _IMG,
@@ -251,6 +261,28 @@ DATASETS: tuple[DatasetEntry, ...] = (
         notes="2-D vorticity over time; the first 10 steps predict the next 10",
     ),
     DatasetEntry(
+        "navier_stokes_3d",
+        Names(
+            "Navier-Stokes (space-time)",
+            "纳维-斯托克斯方程（时空三维）",
+            (
+                "navier-stokes 3d",
+                "3d navier-stokes",
+                "navier stokes 3d",
+                "ns3d",
+                "三维纳维斯托克斯",
+            ),
+        ),
+        Task.OPERATOR_LEARNING,
+        Modality.FIELD,
+        "mat",
+        (10, 64, 64, 40),
+        output_shape=(1, 64, 64, 40),
+        splits={"train": 1_000, "test": 200},
+        default_architecture="fno",
+        notes="The first 10 vorticity steps (as channels) predict the next 40 on a space-time grid",
+    ),
+    DatasetEntry(
         "wikitext2",
         Names("WikiText-2", "WikiText-2", ("wikitext-2", "wikitext2", "wikitext 2", "wiki text 2")),
         Task.LANGUAGE_MODELING,
@@ -290,7 +322,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     ),
     DatasetEntry(
         "imdb",
-        Names("IMDB reviews", "IMDB影评", ("imdb", "imdb reviews", "imdb影评")),
+        Names("IMDB reviews", "IMDB影评", ("imdb", "imdb reviews", "imdb影评", "imdb电影评论")),
         Task.SEQUENCE_CLASSIFICATION,
         Modality.TEXT,
         "text",
@@ -329,7 +361,15 @@ DATASETS: tuple[DatasetEntry, ...] = (
         Names(
             "ETT (electricity transformer temperature)",
             "ETT电力变压器温度",
-            ("ett", "etth1", "etth2", "ettm1", "electricity transformer"),
+            (
+                "ett",
+                "etth1",
+                "etth2",
+                "ettm1",
+                "ettm2",
+                "electricity transformer temperature",
+                "电力变压器温度",
+            ),
         ),
         Task.TIME_SERIES_FORECASTING,
         Modality.TIME_SERIES,
@@ -375,7 +415,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
         Names(
             "Multi30k (de-en)",
             "Multi30k德英翻译",
-            ("multi30k", "multi 30k", "wmt", "wmt14", "德英翻译"),
+            ("multi30k", "multi 30k", "德英翻译"),
         ),
         Task.SEQUENCE_TO_SEQUENCE,
         Modality.TEXT,
@@ -443,3 +483,19 @@ DATASETS: tuple[DatasetEntry, ...] = (
         notes="One row per sample, a 'target' column; set the feature count and classes",
     ),
 )
+
+# Task -> (family key, dataset key) for a request that names only the task.
+TASK_DEFAULTS: dict[Task, tuple[str, str]] = {
+    Task.IMAGE_CLASSIFICATION: ("resnet", "cifar10"),
+    Task.SEMANTIC_SEGMENTATION: ("unet", "oxford_pet"),
+    Task.SEQUENCE_CLASSIFICATION: ("rnn", "imdb"),
+    Task.TIME_SERIES_FORECASTING: ("rnn", "synthetic_series"),
+    Task.LANGUAGE_MODELING: ("gpt", "tiny_shakespeare"),
+    Task.SEQUENCE_TO_SEQUENCE: ("seq2seq", "multi30k"),
+    Task.NODE_CLASSIFICATION: ("gnn", "cora"),
+    Task.OPERATOR_LEARNING: ("fno", "darcy"),
+    Task.IMAGE_GENERATION: ("ddpm", "cifar10"),
+    Task.RECONSTRUCTION: ("autoencoder", "mnist"),
+    Task.TABULAR_CLASSIFICATION: ("mlp", "iris"),
+    Task.TABULAR_REGRESSION: ("mlp", "diabetes"),
+}

@@ -147,7 +147,12 @@ FAMILY = ArchitectureFamily(
     variants=VARIANTS,
     default_variant="darcy",
     default_datasets={Task.OPERATOR_LEARNING: "darcy"},
-    dataset_variants={"darcy": "darcy", "burgers": "burgers", "navier_stokes": "ns2d"},
+    dataset_variants={
+        "darcy": "darcy",
+        "burgers": "burgers",
+        "navier_stokes": "ns2d",
+        "navier_stokes_3d": "fno3d",
+    },
     template="fno",
     paper="Li et al., Fourier Neural Operator for Parametric Partial Differential Equations, "
     "ICLR 2021",

@@ -92,7 +92,7 @@ VARIANTS = (
     _vit(
         "ti16",
         "ViT-Ti/16",
-        ("vit-ti/16", "vit-tiny", "vit_tiny_patch16_224", "vit-t/16"),
+        ("vit-ti/16", "vit-tiny", "vit_tiny_patch16_224", "vit-t/16", "vit-ti", "vit tiny"),
         192,
         12,
         3,
@@ -103,7 +103,7 @@ VARIANTS = (
     _vit(
         "s16",
         "ViT-S/16",
-        ("vit-s/16", "vit-small", "vit_small_patch16_224"),
+        ("vit-s/16", "vit-small", "vit_small_patch16_224", "vit-s", "vit small"),
         384,
         12,
         6,
@@ -125,7 +125,7 @@ VARIANTS = (
     _vit(
         "b16",
         "ViT-B/16",
-        ("vit-b/16", "vit-base", "vit_base_patch16_224", "vit-b"),
+        ("vit-b/16", "vit-base", "vit_base_patch16_224", "vit-b", "vit base", "vit-base/16"),
         768,
         12,
         12,
@@ -235,7 +235,9 @@ FAMILY = ArchitectureFamily(
             "视觉transformer",
             "视觉变换器",
             "视觉 transformer",
-            "deit",
+            "vision transformers",
+            "视觉自注意力网络",
+            "视觉transformer模型",
             "data-efficient image transformer",
         ),
     ),
@@ -245,6 +247,17 @@ FAMILY = ArchitectureFamily(
     default_variant="b16",
     default_datasets={Task.IMAGE_CLASSIFICATION: "imagenet"},
     template="vit",
+    training_defaults={
+        "optimizer": "adamw",
+        "lr": 1e-3,
+        "weight_decay": 0.05,
+        "scheduler": "cosine",
+        "warmup_epochs": 5,
+        "label_smoothing": 0.1,
+        "epochs": 300,
+        "batch_size": 128,
+        "grad_clip": 1.0,
+    },
     paper="Dosovitskiy et al., An Image is Worth 16x16 Words, ICLR 2021; "
     "Touvron et al., Training data-efficient image transformers, ICML 2021",
 )
