@@ -1,7 +1,7 @@
-"""Assemble the model templates into an importable package without the renderer.
+"""Assemble the model templates into an importable package without rendering a project.
 
-The model templates are plain Python (no Jinja), so copying them next to the layer files and
-a stand-in ``registry.py`` gives the same modules a rendered project would contain.
+The model and layer templates are plain Python (no Jinja), so copying them next to the
+project skeleton's ``models/registry.py`` gives the modules a rendered project contains.
 """
 
 from __future__ import annotations
@@ -13,33 +13,21 @@ from pathlib import Path
 from types import ModuleType
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "dlgen" / "templates"
-
-REGISTRY_STAND_IN = '''
-from typing import Any, Callable
-
-MODELS: dict[str, Callable[[dict[str, Any]], Any]] = {}
-
-
-def register_model(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def decorate(builder: Callable[..., Any]) -> Callable[..., Any]:
-        MODELS[name] = builder
-        return builder
-
-    return decorate
-
-
-def build_model(cfg: dict[str, Any]) -> Any:
-    return MODELS[cfg["name"]](cfg)
-'''
+REGISTRY = TEMPLATES / "project" / "src" / "pkg" / "models" / "registry.py"
 
 
 def model_template_files() -> list[Path]:
-    """Every model file of every model template folder."""
+    """Every model file of every image model template folder."""
     return sorted(TEMPLATES.glob("models/*/src/pkg/models/*.py"))
 
 
-def build_package(root: Path, name: str) -> Path:
-    """Write package ``name`` under ``root`` with ``models/`` and ``layers/`` from the templates.
+def layer_template_files() -> list[Path]:
+    """Every shared layer file."""
+    return sorted((TEMPLATES / "layers").glob("*.py"))
+
+
+def build_package(root: Path, name: str, families: tuple[str, ...]) -> Path:
+    """Write package ``name`` under ``root`` with the families' models, the layers and the registry.
 
     Returns:
         The package directory.
@@ -49,17 +37,18 @@ def build_package(root: Path, name: str) -> Path:
         (package / sub).mkdir(parents=True, exist_ok=True)
         (package / sub / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
-    for path in sorted((TEMPLATES / "layers").glob("*.py")):
+    for path in layer_template_files():
         shutil.copy(path, package / "layers" / path.name)
-    for path in model_template_files():
-        shutil.copy(path, package / "models" / path.name)
-    (package / "models" / "registry.py").write_text(REGISTRY_STAND_IN)
+    for family in families:
+        for path in (TEMPLATES / "models" / family / "src" / "pkg" / "models").glob("*.py"):
+            shutil.copy(path, package / "models" / path.name)
+    shutil.copy(REGISTRY, package / "models" / "registry.py")
     return package
 
 
 def import_models(root: Path, name: str, families: tuple[str, ...]) -> dict[str, ModuleType]:
     """Build the package and import ``<name>.models.<family>`` for each family."""
-    build_package(root, name)
+    build_package(root, name, families)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     return {family: importlib.import_module(f"{name}.models.{family}") for family in families}

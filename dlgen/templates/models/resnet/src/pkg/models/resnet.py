@@ -1,33 +1,26 @@
-"""ResNet (He et al., 2016): ImageNet ResNet-18/34/50/101/152 and CIFAR ResNet-20/32/44/56/110.
+"""ResNet (He et al., 2016) for image classification, ImageNet and CIFAR styles.
 
-The ImageNet models follow torchvision's ``ResNet`` ("v1.5": in bottleneck blocks the stride
-is on the 3x3 convolution) with the same module names, so a torchvision state dict loads with
-``model.load_state_dict(state_dict)`` unchanged. The CIFAR models follow Section 4.2 of the
-paper: a 3x3 stem, three stages of ``n`` basic blocks with 16, 32 and 64 channels, depth
-``6n + 2``.
+``style="imagenet"`` (ResNet-18/34/50/101/152) follows torchvision's ``ResNet`` ("v1.5": the
+stride of a bottleneck block is on its 3x3 convolution) with the same module names, so a
+torchvision state dict loads with ``model.load_state_dict(state_dict)`` unchanged.
+``style="cifar"`` (ResNet-20/32/44/56/110) follows Section 4.2 of the paper: a 3x3 stem and
+three stages of ``n`` basic blocks with 16, 32 and 64 channels, depth ``6n + 2``.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..layers.activations import get_activation
 from ..layers.grad_checkpoint import run_blocks
 from ..layers.input_checks import check_batch
 from .registry import register_model
 
-# depth -> blocks per stage, for the ImageNet models (He et al., 2016, Table 1).
-IMAGENET_STAGES: dict[int, tuple[int, ...]] = {
-    18: (2, 2, 2, 2),
-    34: (3, 4, 6, 3),
-    50: (3, 4, 6, 3),
-    101: (3, 4, 23, 3),
-    152: (3, 8, 36, 3),
-}
-BOTTLENECK_MIN_DEPTH = 50
-STYLES = ("imagenet", "cifar")
+STAGES_PER_STYLE = {"imagenet": 4, "cifar": 3}
+STEMS = ("standard", "small")
 SHORTCUTS = ("A", "B")
 
 
@@ -38,84 +31,110 @@ class ResNetConfig:
     Attributes:
         in_channels: Image channels ``C``.
         num_classes: Number of output classes.
-        image_size: Input height and width; any size works (global average pooling), the
-            value documents the data the model was configured for.
-        depth: Number of weighted layers: 18, 34, 50, 101 or 152 for ``style="imagenet"``;
-            ``6n + 2`` (20, 32, 44, 56, 110, ...) for ``style="cifar"``.
-        style: ``"imagenet"``: 7x7 stride-2 stem, max pool, four stages from 64 channels;
-            ``"cifar"``: 3x3 stem, three stages of 16, 32 and 64 channels.
-        shortcut: CIFAR shortcut when the shape changes: ``"A"`` (parameter-free: subsample
-            and zero-pad the channels, as in the paper's CIFAR table) or ``"B"`` (1x1
-            convolution and batch norm). ImageNet models always use ``"B"``.
-        zero_init_residual: Start the last batch norm of every residual branch at zero, so
+        image_size: Input height and width the data has; the network accepts any size
+            (global average pooling), so this only documents the data.
+        style: ``"imagenet"`` (four stages) or ``"cifar"`` (three stages, paper Section 4.2).
+        block: ``"basic"`` (two 3x3 convolutions; ResNet-18/34 and CIFAR) or
+            ``"bottleneck"`` (1x1, 3x3, 1x1 with 4x expansion; ResNet-50 and deeper).
+        layers: Number of blocks in each stage, e.g. ``[3, 4, 6, 3]`` for ResNet-50.
+        base_width: Channels of the first stage; each later stage doubles them.
+        stem: ``"standard"``: 7x7 stride-2 convolution and 3x3 stride-2 max pool;
+            ``"small"``: one 3x3 stride-1 convolution (for 32x32 inputs; CIFAR style).
+        shortcut: Shortcut where a block changes the shape: ``"A"`` subsamples and zero-pads
+            the channels (no parameters; the paper's CIFAR models), ``"B"`` is a 1x1
+            convolution with batch norm (torchvision).
+        zero_init_residual: Start the last batch norm of every residual branch at zero so
             each block begins as the identity (Goyal et al., 2017).
+        dropout: Dropout before the classifier.
+        activation: Activation after each batch norm (``"relu"`` in the paper).
         variant: Name of the catalog variant the values come from, for reference only.
     """
 
     in_channels: int = 3
     num_classes: int = 1000
     image_size: int = 224
-    depth: int = 50
     style: str = "imagenet"
-    shortcut: str = "A"
+    block: str = "bottleneck"
+    layers: list[int] = field(default_factory=lambda: [3, 4, 6, 3])
+    base_width: int = 64
+    stem: str = "standard"
+    shortcut: str = "B"
     zero_init_residual: bool = False
+    dropout: float = 0.0
+    activation: str = "relu"
     variant: str | None = None
 
     def __post_init__(self) -> None:
-        """Check the values.
+        """Normalise ``layers`` to a list of ints and check the values against each other.
 
         Raises:
             ValueError: Listing every invalid value and what would be accepted.
         """
+        self.layers = [int(blocks) for blocks in self.layers]
         problems = [
             f"{name} must be a positive integer, got {getattr(self, name)}"
-            for name in ("in_channels", "num_classes", "image_size")
+            for name in ("in_channels", "num_classes", "image_size", "base_width")
             if getattr(self, name) < 1
         ]
-        if self.style not in STYLES:
-            problems.append(f"style must be one of {STYLES}, got {self.style!r}")
+        if self.style not in STAGES_PER_STYLE:
+            problems.append(f"style must be one of {tuple(STAGES_PER_STYLE)}, got {self.style!r}")
+        elif len(self.layers) != STAGES_PER_STYLE[self.style]:
+            stages = STAGES_PER_STYLE[self.style]
+            problems.append(f"style={self.style!r} needs {stages} entries in layers")
+        if self.block not in BLOCKS:
+            problems.append(f"block must be one of {tuple(BLOCKS)}, got {self.block!r}")
+        if self.stem not in STEMS:
+            problems.append(f"stem must be one of {STEMS}, got {self.stem!r}")
+        if self.style == "cifar" and self.stem != "small":
+            problems.append("style='cifar' uses the 3x3 stem: set stem='small'")
         if self.shortcut not in SHORTCUTS:
             problems.append(f"shortcut must be one of {SHORTCUTS}, got {self.shortcut!r}")
-        if self.style == "imagenet" and self.depth not in IMAGENET_STAGES:
-            problems.append(f"ImageNet ResNet depth must be one of {sorted(IMAGENET_STAGES)}")
-        if self.style == "cifar" and (self.depth < 8 or (self.depth - 2) % 6):
-            problems.append(f"CIFAR ResNet depth must be 6n + 2 with n >= 1, got {self.depth}")
+        if not self.layers or min(self.layers) < 1:
+            problems.append(f"layers must be positive block counts, got {self.layers}")
+        if not 0.0 <= self.dropout < 1.0:
+            problems.append(f"dropout must be in [0, 1), got {self.dropout}")
         if problems:
             raise ValueError("invalid ResNet config: " + "; ".join(problems))
 
     @property
-    def bottleneck(self) -> bool:
-        """Whether the blocks are bottlenecks (ImageNet depth >= 50)."""
-        return self.style == "imagenet" and self.depth >= BOTTLENECK_MIN_DEPTH
-
-    @property
-    def stage_blocks(self) -> tuple[int, ...]:
-        """Number of blocks in each stage."""
-        if self.style == "cifar":
-            return ((self.depth - 2) // 6,) * 3
-        return IMAGENET_STAGES[self.depth]
-
-    @property
-    def stage_widths(self) -> tuple[int, ...]:
-        """Bottleneck (inner) width of each stage."""
-        base = 16 if self.style == "cifar" else 64
-        return tuple(base * 2**i for i in range(len(self.stage_blocks)))
+    def depth(self) -> int:
+        """Weighted layers: the stem, every convolution of the blocks and the classifier."""
+        per_block = 3 if self.block == "bottleneck" else 2
+        return per_block * sum(self.layers) + 2
 
 
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    """A 3x3 convolution with padding 1 and no bias (a batch norm follows it)."""
+    """A 3x3 convolution with padding 1 and no bias (a batch norm follows it).
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels.
+        stride: Spatial stride.
+
+    Returns:
+        The convolution, ``(B, C_in, H, W) -> (B, C_out, H / stride, W / stride)``.
+    """
     return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
 
 
 def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    """A 1x1 convolution without bias (a batch norm follows it)."""
+    """A 1x1 convolution without bias (a batch norm follows it).
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels.
+        stride: Spatial stride.
+
+    Returns:
+        The convolution, ``(B, C_in, H, W) -> (B, C_out, H / stride, W / stride)``.
+    """
     return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
 
 
 class PadShortcut(nn.Module):
     """Option-A shortcut: subsample by the stride and zero-pad the new channels.
 
-    Shapes: ``(B, C, H, W) -> (B, C_out, H / s, W / s)``; no parameters.
+    Shapes: ``(B, C, H, W) -> (B, C_out, H / s, W / s)``; no parameters, ``O(numel)``.
     """
 
     def __init__(self, out_channels: int, stride: int) -> None:
@@ -143,8 +162,20 @@ class PadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))  # (B, C_out, H/s, W/s)
 
 
-def projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
-    """Option-B shortcut: 1x1 convolution and batch norm, ``(B, C, H, W) -> (B, C_out, H/s, W/s)``."""
+def make_shortcut(kind: str, in_channels: int, out_channels: int, stride: int) -> nn.Module:
+    """The shortcut of a block that changes the shape.
+
+    Args:
+        kind: ``"A"`` (zero padding) or ``"B"`` (1x1 convolution and batch norm).
+        in_channels: Input channels.
+        out_channels: Output channels.
+        stride: Spatial stride of the block.
+
+    Returns:
+        A module mapping ``(B, C_in, H, W)`` to ``(B, C_out, H / stride, W / stride)``.
+    """
+    if kind == "A":
+        return PadShortcut(out_channels, stride)
     return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
 
 
@@ -157,7 +188,12 @@ class BasicBlock(nn.Module):
     expansion = 1
 
     def __init__(
-        self, in_channels: int, width: int, stride: int = 1, downsample: nn.Module | None = None
+        self,
+        in_channels: int,
+        width: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        activation: str = "relu",
     ) -> None:
         """Create the block.
 
@@ -166,13 +202,14 @@ class BasicBlock(nn.Module):
             width: Output channels.
             stride: Stride of the first convolution.
             downsample: Shortcut used when the shape changes; identity when ``None``.
+            activation: Activation after each batch norm.
         """
         super().__init__()
         self.conv1 = conv3x3(in_channels, width, stride)
         self.bn1 = nn.BatchNorm2d(width)
-        self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(width, width)
         self.bn2 = nn.BatchNorm2d(width)
+        self.act = get_activation(activation, inplace=True)
         self.downsample = downsample
 
     def residual_norm(self) -> nn.BatchNorm2d:
@@ -189,22 +226,27 @@ class BasicBlock(nn.Module):
             Feature map of shape ``(B, width, H / s, W / s)``.
         """
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.act(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
+        return self.act(out + identity)
 
 
 class Bottleneck(nn.Module):
-    """1x1 reduce, 3x3 (strided, torchvision v1.5), 1x1 expand by 4, with a residual connection.
+    """1x1 reduce, 3x3 (strided, torchvision v1.5), 1x1 expand by 4, and a residual connection.
 
     Shapes: ``(B, C_in, H, W) -> (B, 4 * width, H / s, W / s)``;
-    cost ``O(B * H * W * width^2)``.
+    cost ``O(B * H * W * width * (C_in + 9 * width + 4 * width))``.
     """
 
     expansion = 4
 
     def __init__(
-        self, in_channels: int, width: int, stride: int = 1, downsample: nn.Module | None = None
+        self,
+        in_channels: int,
+        width: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        activation: str = "relu",
     ) -> None:
         """Create the block.
 
@@ -213,6 +255,7 @@ class Bottleneck(nn.Module):
             width: Inner channels; the output has ``4 * width``.
             stride: Stride of the 3x3 convolution.
             downsample: Shortcut used when the shape changes; identity when ``None``.
+            activation: Activation after each batch norm.
         """
         super().__init__()
         out_channels = width * self.expansion
@@ -222,7 +265,7 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, out_channels)
         self.bn3 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU(inplace=True)
+        self.act = get_activation(activation, inplace=True)
         self.downsample = downsample
 
     def residual_norm(self) -> nn.BatchNorm2d:
@@ -239,19 +282,22 @@ class Bottleneck(nn.Module):
             Feature map of shape ``(B, 4 * width, H / s, W / s)``.
         """
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.act(self.bn1(self.conv1(x)))
+        out = self.act(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        return self.relu(out + identity)
+        return self.act(out + identity)
+
+
+BLOCKS: dict[str, type[BasicBlock | Bottleneck]] = {"basic": BasicBlock, "bottleneck": Bottleneck}
 
 
 class ResNet(nn.Module):
     """ResNet image classifier: stem, residual stages, global average pooling, linear head.
 
-    Shapes: ``(B, C, H, W) -> (B, num_classes)`` for any ``H, W`` (the ImageNet stem divides
-    the size by 32 over the network, the CIFAR stem by 4).
-    Complexity: ``O(B * sum_l H_l * W_l * C_l^2)`` over the convolutions; ResNet-50 at 224x224
-    is about 4.1 GMACs per image.
+    Shapes: ``(B, C, H, W) -> (B, num_classes)`` for any ``H, W`` (the standard stem and the
+    strided stages divide the size by 32 with four stages; the small stem by 4 with three).
+    Complexity: ``O(B * sum_l H_l * W_l * C_in_l * C_out_l * k_l^2)`` over the convolutions;
+    ResNet-50 at 224x224 is about 4.1 GMACs per image.
     """
 
     def __init__(self, config: ResNetConfig) -> None:
@@ -263,45 +309,37 @@ class ResNet(nn.Module):
         super().__init__()
         self.config = config
         self.grad_checkpointing = False
-        block: type[BasicBlock | Bottleneck] = Bottleneck if config.bottleneck else BasicBlock
-        stem = config.stage_widths[0]
-        if config.style == "cifar":
-            self.conv1 = conv3x3(config.in_channels, stem)
+        width = config.base_width
+        if config.stem == "small":
+            self.conv1 = conv3x3(config.in_channels, width)
             self.maxpool: nn.Module = nn.Identity()
         else:
-            self.conv1 = nn.Conv2d(config.in_channels, stem, 7, stride=2, padding=3, bias=False)
+            self.conv1 = nn.Conv2d(config.in_channels, width, 7, stride=2, padding=3, bias=False)
             self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.bn1 = nn.BatchNorm2d(stem)
-        self.relu = nn.ReLU(inplace=True)
-        channels = stem
-        self.num_stages = len(config.stage_blocks)
-        for index, (blocks, width) in enumerate(zip(config.stage_blocks, config.stage_widths)):
-            stride = 1 if index == 0 else 2
-            stage, channels = self._make_stage(block, channels, width, blocks, stride)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.act = get_activation(config.activation, inplace=True)
+        channels = width
+        self.num_stages = len(config.layers)
+        for index, blocks in enumerate(config.layers):
+            stage, channels = self._make_stage(channels, width * 2**index, blocks, index > 0)
             self.add_module(f"layer{index + 1}", stage)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(config.dropout)
         self.fc = nn.Linear(channels, config.num_classes)
         self.init_weights()
 
     def _make_stage(
-        self,
-        block: type[BasicBlock | Bottleneck],
-        in_channels: int,
-        width: int,
-        blocks: int,
-        stride: int,
+        self, in_channels: int, width: int, blocks: int, downsample_input: bool
     ) -> tuple[nn.Sequential, int]:
+        block = BLOCKS[self.config.block]
         out_channels = width * block.expansion
-        downsample: nn.Module | None = None
+        stride = 2 if downsample_input else 1
+        shortcut = None
         if stride != 1 or in_channels != out_channels:
-            use_padding = self.config.style == "cifar" and self.config.shortcut == "A"
-            downsample = (
-                PadShortcut(out_channels, stride)
-                if use_padding
-                else projection(in_channels, out_channels, stride)
-            )
-        layers = [block(in_channels, width, stride, downsample)]
-        layers += [block(out_channels, width) for _ in range(blocks - 1)]
+            shortcut = make_shortcut(self.config.shortcut, in_channels, out_channels, stride)
+        activation = self.config.activation
+        layers = [block(in_channels, width, stride, shortcut, activation)]
+        layers += [block(out_channels, width, activation=activation) for _ in range(blocks - 1)]
         return nn.Sequential(*layers), out_channels
 
     def init_weights(self) -> None:
@@ -318,7 +356,11 @@ class ResNet(nn.Module):
                     nn.init.zeros_(module.residual_norm().weight)
 
     def stages(self) -> Iterator[nn.Sequential]:
-        """The residual stages in order (``layer1``, ``layer2``, ...)."""
+        """Yield the residual stages in order (``layer1``, ``layer2``, ...).
+
+        Yields:
+            Each stage, an ``nn.Sequential`` of blocks.
+        """
         for index in range(1, self.num_stages + 1):
             stage = getattr(self, f"layer{index}")
             assert isinstance(stage, nn.Sequential)
@@ -345,7 +387,7 @@ class ResNet(nn.Module):
             ValueError: If the batch is empty or its rank or channel count is wrong.
         """
         check_batch(x, layout="(B, C, H, W)", channels=self.config.in_channels)
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.maxpool(self.act(self.bn1(self.conv1(x))))
         checkpointing = self.grad_checkpointing and self.training
         for stage in self.stages():
             x = run_blocks(stage, x, checkpointing)
@@ -361,7 +403,7 @@ class ResNet(nn.Module):
             Logits of shape ``(B, num_classes)``.
         """
         x = self.avgpool(self.forward_features(x)).flatten(1)  # (B, C_last)
-        return self.fc(x)
+        return self.fc(self.dropout(x))
 
 
 @register_model("resnet")
