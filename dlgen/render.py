@@ -14,6 +14,7 @@ black, and the same Spec and dlgen version give byte-identical files.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Callable, Iterable
@@ -293,8 +294,14 @@ def human_bytes(value: int | None) -> str:
     return f"{value} B"
 
 
+def json_string(value: Any) -> str:
+    """A value as JSON text, which is also a valid TOML basic string or array."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 _FILTERS: dict[str, Callable[..., str]] = {
     "yaml": yaml_value,
+    "json": json_string,
     "md": markdown_escape,
     "py": python_literal,
     "count": human_count,

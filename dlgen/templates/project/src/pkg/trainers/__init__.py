@@ -1,0 +1,1 @@
+"""The training engine: a task-agnostic trainer, optimizers and schedulers."""

@@ -1,0 +1,235 @@
+"""Optimizers and learning-rate schedules, registered by name."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim import SGD, Adam, AdamW, Optimizer
+from torch.optim.lr_scheduler import LambdaLR, LRScheduler, OneCycleLR, ReduceLROnPlateau
+
+from .config import TrainingConfig
+
+ParamGroups = list[dict[str, Any]]
+
+
+def parameter_groups(model: nn.Module, weight_decay: float) -> ParamGroups:
+    """Split trainable parameters into decayed and non-decayed groups.
+
+    Norm weights, biases (every parameter with fewer than two dimensions) and the
+    names a model lists in ``no_weight_decay()`` get no weight decay.
+
+    Args:
+        model: The unwrapped model.
+        weight_decay: Decay of the other parameters.
+
+    Returns:
+        Up to two parameter groups (empty groups are left out).
+    """
+    no_decay_method = getattr(model, "no_weight_decay", None)
+    skip: set[str] = set(no_decay_method()) if callable(no_decay_method) else set()
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        if parameter.ndim <= 1 or name in skip:
+            no_decay.append(parameter)
+        else:
+            decay.append(parameter)
+    groups: ParamGroups = []
+    if decay:
+        groups.append({"params": decay, "weight_decay": weight_decay})
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups
+
+
+OptimizerBuilder = Callable[[ParamGroups, TrainingConfig, dict[str, bool]], Optimizer]
+
+
+def _adamw(groups: ParamGroups, config: TrainingConfig, extra: dict[str, bool]) -> Optimizer:
+    return AdamW(groups, lr=config.lr, betas=config.betas, **extra)
+
+
+def _adam(groups: ParamGroups, config: TrainingConfig, extra: dict[str, bool]) -> Optimizer:
+    return Adam(groups, lr=config.lr, betas=config.betas, **extra)
+
+
+def _sgd(groups: ParamGroups, config: TrainingConfig, extra: dict[str, bool]) -> Optimizer:
+    return SGD(groups, lr=config.lr, momentum=config.momentum, **extra)
+
+
+OPTIMIZERS: dict[str, OptimizerBuilder] = {"adamw": _adamw, "adam": _adam, "sgd": _sgd}
+
+
+def build_optimizer(model: nn.Module, config: TrainingConfig, device: torch.device) -> Optimizer:
+    """Create the configured optimizer, fused on CUDA where PyTorch supports it.
+
+    Args:
+        model: The unwrapped model.
+        config: Training options (``optimizer``, ``lr``, ``weight_decay``, ...).
+        device: The training device.
+
+    Returns:
+        The optimizer.
+
+    Raises:
+        ValueError: If the model has no trainable parameter.
+    """
+    groups = parameter_groups(model, config.weight_decay)
+    if not groups:
+        raise ValueError("the model has no trainable parameters")
+    builder = OPTIMIZERS[config.optimizer]
+    if device.type == "cuda":
+        try:
+            return builder(groups, config, {"fused": True})
+        except (RuntimeError, TypeError, ValueError):
+            pass  # this optimizer or dtype has no fused kernel: use the default one
+    return builder(groups, config, {})
+
+
+@dataclass
+class Schedule:
+    """A learning-rate scheduler and when to step it.
+
+    Attributes:
+        scheduler: The scheduler, or None for a constant rate.
+        interval: ``step`` (after every optimizer step) or ``epoch`` (after evaluation,
+            with the monitored metric, for reduce-on-plateau).
+    """
+
+    scheduler: LRScheduler | ReduceLROnPlateau | None
+    interval: str
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """The scheduler's state, or None without a scheduler.
+
+        Returns:
+            The state mapping.
+        """
+        return None if self.scheduler is None else self.scheduler.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any] | None) -> None:
+        """Restore the scheduler's state.
+
+        Args:
+            state: From :meth:`state_dict`.
+        """
+        if self.scheduler is not None and state is not None:
+            self.scheduler.load_state_dict(state)
+
+    def step_after_optimizer(self) -> None:
+        """Advance a per-step scheduler."""
+        if self.interval == "step" and isinstance(self.scheduler, LRScheduler):
+            self.scheduler.step()
+
+    def step_after_evaluation(self, metric: float) -> None:
+        """Advance reduce-on-plateau with the monitored metric.
+
+        Args:
+            metric: The value of the monitored validation metric.
+        """
+        if isinstance(self.scheduler, ReduceLROnPlateau):
+            self.scheduler.step(metric)
+
+
+ScheduleBuilder = Callable[[Optimizer, TrainingConfig, int, str], Schedule]
+
+
+def _cosine(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str) -> Schedule:
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = config.warmup_epochs * steps_per_epoch
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return config.min_lr_ratio + (1.0 - config.min_lr_ratio) * cosine
+
+    return Schedule(LambdaLR(optimizer, factor), "step")
+
+
+def _onecycle(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str) -> Schedule:
+    total = max(2, config.epochs * steps_per_epoch)
+    pct_start = config.warmup_epochs / config.epochs if config.warmup_epochs else 0.3
+    scheduler = OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=pct_start)
+    return Schedule(scheduler, "step")
+
+
+def _step(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str) -> Schedule:
+    period = config.step_size * steps_per_epoch
+
+    def factor(step: int) -> float:
+        return config.gamma ** (step // period)
+
+    return Schedule(LambdaLR(optimizer, factor), "step")
+
+
+def _plateau(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str) -> Schedule:
+    scheduler = ReduceLROnPlateau(
+        optimizer,
+        mode="max" if mode == "max" else "min",
+        factor=config.gamma,
+        patience=config.plateau_patience,
+    )
+    return Schedule(scheduler, "epoch")
+
+
+def _constant(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str) -> Schedule:
+    return Schedule(None, "step")
+
+
+SCHEDULES: dict[str, ScheduleBuilder] = {
+    "cosine": _cosine,
+    "onecycle": _onecycle,
+    "step": _step,
+    "plateau": _plateau,
+    "none": _constant,
+}
+
+
+def build_schedule(
+    optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, monitor_mode: str = "max"
+) -> Schedule:
+    """Create the configured learning-rate schedule.
+
+    Args:
+        optimizer: The optimizer whose rate it drives.
+        config: Training options (``scheduler``, ``warmup_epochs``, ``epochs``, ...).
+        steps_per_epoch: Optimizer steps in one epoch (after accumulation).
+        monitor_mode: ``max`` or ``min``, for reduce-on-plateau.
+
+    Returns:
+        The schedule.
+    """
+    return SCHEDULES[config.scheduler](optimizer, config, max(1, steps_per_epoch), monitor_mode)
+
+
+def current_lr(optimizer: Optimizer) -> float:
+    """The learning rate of the first parameter group.
+
+    Args:
+        optimizer: The optimizer.
+
+    Returns:
+        Its current rate.
+    """
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def trainable_parameters(model: nn.Module) -> Iterable[nn.Parameter]:
+    """Parameters that receive gradients.
+
+    Args:
+        model: Any module.
+
+    Returns:
+        The parameters with ``requires_grad``.
+    """
+    return (p for p in model.parameters() if p.requires_grad)

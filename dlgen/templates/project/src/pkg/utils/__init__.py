@@ -1,0 +1,1 @@
+"""Utilities: devices, distributed training, seeding, checkpoints, EMA, logging."""

@@ -1,0 +1,273 @@
+"""Image classification data sources, registered by ``data.source``.
+
+``synthetic`` needs nothing on disk; ``sklearn`` is scikit-learn's bundled 8x8 digits
+(no download); ``torchvision`` covers MNIST, Fashion-MNIST, CIFAR-10 and CIFAR-100;
+``imagefolder`` reads ``<root>/<split>/<class>/<image>`` trees such as ImageNet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset, Subset
+from torchvision import datasets as tv_datasets
+from torchvision.transforms import v2
+
+from ..trainers.base import DataSplits
+from .config import DataConfig
+from .transforms import eval_transform, train_transform
+
+Sample = tuple[torch.Tensor, torch.Tensor]
+_DIGITS_MAX = 16.0
+_DIGITS_TEST_FRACTION = 0.3
+
+
+class SyntheticImages(Dataset[Sample]):
+    """Random images with learnable class structure: a class prototype plus noise.
+
+    Sample ``i`` depends only on ``(seed, i)``, so any worker produces it identically.
+
+    Args:
+        length: Number of samples.
+        channels: Image channels C.
+        size: Image side H = W.
+        num_classes: Number of classes; labels cycle through them.
+        seed: Seed of the prototypes (shared by every split) and of the noise.
+        split: Distinguishes the noise of the train (0), val (1) and test (2) splits.
+    """
+
+    def __init__(
+        self, length: int, channels: int, size: int, num_classes: int, seed: int, split: int = 0
+    ) -> None:
+        if min(length, channels, size, num_classes) < 1:
+            raise ValueError("synthetic data needs length, channels, size and classes >= 1")
+        generator = torch.Generator().manual_seed(seed)
+        self.prototypes = torch.randn(num_classes, channels, size, size, generator=generator)
+        self.length = length
+        self.num_classes = num_classes
+        self.noise_seed = (seed * 1_000_003 + split) * 10_000_019
+
+    def __len__(self) -> int:
+        """Number of samples.
+
+        Returns:
+            The length given at construction.
+        """
+        return self.length
+
+    def __getitem__(self, index: int) -> Sample:
+        """One image and its label.
+
+        Args:
+            index: Sample index in ``[0, len)``.
+
+        Returns:
+            ``(image, label)``: a ``(C, H, W)`` float tensor and an int64 scalar.
+
+        Raises:
+            IndexError: If the index is out of range.
+        """
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} samples")
+        label = index % self.num_classes
+        generator = torch.Generator().manual_seed(self.noise_seed + index)
+        noise = torch.randn(self.prototypes.shape[1:], generator=generator)
+        return self.prototypes[label] + noise, torch.tensor(label, dtype=torch.long)
+
+
+class TensorImages(Dataset[Sample]):
+    """Images held in memory as a ``(N, C, H, W)`` tensor in [0, 1], with a transform.
+
+    Args:
+        images: The images.
+        labels: ``(N,)`` class indices.
+        transform: Applied to each ``(C, H, W)`` image.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        transform: Callable[[torch.Tensor], torch.Tensor],
+    ) -> None:
+        if images.ndim != 4 or labels.shape != images.shape[:1]:
+            raise ValueError(
+                f"expected images (N, C, H, W) and labels (N,), got {tuple(images.shape)} "
+                f"and {tuple(labels.shape)}"
+            )
+        self.images = images
+        self.labels = labels.long()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        """Number of samples.
+
+        Returns:
+            N.
+        """
+        return int(self.images.shape[0])
+
+    def __getitem__(self, index: int) -> Sample:
+        """One transformed image and its label.
+
+        Args:
+            index: Sample index.
+
+        Returns:
+            ``(image, label)``.
+        """
+        return self.transform(self.images[index]), self.labels[index]
+
+
+def split_indices(length: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Split ``range(length)`` into a kept part and a held-out part, reproducibly.
+
+    Args:
+        length: Number of samples.
+        fraction: Share held out, in [0, 1).
+        seed: Seed of the permutation.
+
+    Returns:
+        ``(kept, held_out)`` index lists, each sorted.
+    """
+    order = torch.randperm(length, generator=torch.Generator().manual_seed(seed)).tolist()
+    held = int(round(length * fraction))
+    return sorted(order[held:]), sorted(order[:held])
+
+
+def _with_val(
+    config: DataConfig, train: Dataset[Sample], train_eval: Dataset[Sample], length: int
+) -> tuple[Dataset[Sample], Dataset[Sample]]:
+    """Carve the validation split out of the training split (evaluated without augmentation)."""
+    kept, held = split_indices(length, config.val_fraction, config.split_seed)
+    if not held:
+        raise ValueError("data.val_fraction leaves no validation sample; raise it")
+    return Subset(train, kept), Subset(train_eval, held)
+
+
+def _synthetic(config: DataConfig) -> DataSplits:
+    def make(length: int, split: int) -> SyntheticImages:
+        return SyntheticImages(
+            length,
+            config.in_channels,
+            config.image_size,
+            config.num_classes,
+            config.split_seed,
+            split,
+        )
+
+    return DataSplits(
+        train=make(config.synthetic_train_size, 0),
+        val=make(config.synthetic_eval_size, 1),
+        test=make(config.synthetic_eval_size, 2),
+    )
+
+
+def _sklearn_digits(config: DataConfig) -> DataSplits:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / _DIGITS_MAX
+    labels = torch.tensor(digits.target, dtype=torch.long)
+    train_idx, test_idx = train_test_split(
+        list(range(len(labels))),
+        test_size=_DIGITS_TEST_FRACTION,
+        random_state=0,
+        stratify=labels.numpy(),
+    )
+    if config.in_channels != 1:
+        images = images.expand(-1, config.in_channels, -1, -1)
+    train_images, train_labels = images[train_idx], labels[train_idx]
+    train = TensorImages(train_images, train_labels, train_transform(config))
+    train_eval = TensorImages(train_images, train_labels, eval_transform(config))
+    test = TensorImages(images[test_idx], labels[test_idx], eval_transform(config))
+    train_part, val = _with_val(config, train, train_eval, len(train_labels))
+    return DataSplits(train=train_part, val=val, test=test)
+
+
+_TORCHVISION = {
+    "mnist": tv_datasets.MNIST,
+    "fashion_mnist": tv_datasets.FashionMNIST,
+    "cifar10": tv_datasets.CIFAR10,
+    "cifar100": tv_datasets.CIFAR100,
+}
+
+
+def _torchvision(config: DataConfig) -> DataSplits:
+    if config.name not in _TORCHVISION:
+        raise ValueError(
+            f"data.source=torchvision supports {sorted(_TORCHVISION)}, not {config.name!r}; "
+            "use source=imagefolder for other image trees"
+        )
+    dataset_class = _TORCHVISION[config.name]
+    root = str(Path(config.root))
+
+    def load(train: bool, transform: v2.Compose) -> Dataset[Sample]:
+        try:
+            return dataset_class(root, train=train, transform=transform, download=config.download)
+        except RuntimeError as exc:
+            raise FileNotFoundError(
+                f"{config.name} not found under {root}: {exc}; set data.download=true or "
+                "data.root to the folder that holds it"
+            ) from exc
+
+    train = load(True, train_transform(config))
+    train_eval = load(True, eval_transform(config))
+    test = load(False, eval_transform(config))
+    train_part, val = _with_val(config, train, train_eval, len(train))  # type: ignore[arg-type]
+    return DataSplits(train=train_part, val=val, test=test)
+
+
+def _imagefolder(config: DataConfig) -> DataSplits:
+    root = Path(config.root)
+    if not (root / "train").is_dir():
+        raise FileNotFoundError(
+            f"image folder {root / 'train'} not found; expected <root>/train/<class>/<image> "
+            "(set data.root, or data.source=synthetic to try the pipeline without data)"
+        )
+    train = tv_datasets.ImageFolder(str(root / "train"), transform=train_transform(config))
+    if len(train.classes) != config.num_classes:
+        raise ValueError(
+            f"{root / 'train'} has {len(train.classes)} class folders but "
+            f"data.num_classes={config.num_classes}; make them agree"
+        )
+    test = None
+    if (root / "test").is_dir():
+        test = tv_datasets.ImageFolder(str(root / "test"), transform=eval_transform(config))
+    if (root / "val").is_dir():
+        val: Dataset[Sample] = tv_datasets.ImageFolder(
+            str(root / "val"), transform=eval_transform(config)
+        )
+        return DataSplits(train=train, val=val, test=test if test is not None else val)
+    train_eval = tv_datasets.ImageFolder(str(root / "train"), transform=eval_transform(config))
+    train_part, val = _with_val(config, train, train_eval, len(train))
+    return DataSplits(train=train_part, val=val, test=test)
+
+
+SOURCES: dict[str, Callable[[DataConfig], DataSplits]] = {
+    "synthetic": _synthetic,
+    "sklearn": _sklearn_digits,
+    "torchvision": _torchvision,
+    "imagefolder": _imagefolder,
+}
+
+
+def build_datasets(config: DataConfig) -> DataSplits:
+    """Create the train, validation and test datasets of ``data.source``.
+
+    Args:
+        config: The data config.
+
+    Returns:
+        The splits; every sample is ``(image (C, H, W) float, label int64)``.
+
+    Raises:
+        ValueError: If the source is unknown or the data contradicts the config.
+        FileNotFoundError: If the data is not on disk and cannot be downloaded.
+    """
+    if config.source not in SOURCES:
+        raise ValueError(f"data.source={config.source!r} is not one of {sorted(SOURCES)}")
+    return SOURCES[config.source](config)
