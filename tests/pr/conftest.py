@@ -302,6 +302,7 @@ class FakeGenerator:
 
     ok: bool = True
     version: str = "1"
+    extra: dict[str, str] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     def __call__(self, spec: Spec, out_dir: Path, **kwargs: Any) -> SimpleNamespace:
@@ -312,6 +313,7 @@ class FakeGenerator:
             f"src/{spec.name}/__init__.py": '"""Package."""\n',
             "train.py": "print('train')\n",
             ".dlgen/spec.yaml": spec.to_yaml(),
+            **self.extra,
         }
         delivered = self.ok
         if delivered:

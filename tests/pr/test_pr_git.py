@@ -66,15 +66,17 @@ def test_branch_holds_main_plus_only_the_subdir(checkout: Checkout, hooks: PrHoo
 
 
 def test_rerun_rebuilds_one_commit_on_the_same_branch(checkout: Checkout) -> None:
-    generator = FakeGenerator()
+    generator = FakeGenerator(extra={"old.py": "x = 1\n"})
     hooks = PrHooks(generate=generator, analyze=fake_analyzer())
     first = _push_only(checkout, hooks)
+    assert "projects/tiny_vit/old.py" in checkout.remote_tree("dlgen/tiny_vit")
     # The same request again: identical tree, nothing pushed.
     again = _push_only(checkout, hooks)
     assert not again.pushed and again.commit == first.commit
     # A changed project: one fresh commit on top of main replaces the old one.
-    generator.version = "2"
+    generator.version, generator.extra = "2", {}
     second = _push_only(checkout, hooks)
+    assert "projects/tiny_vit/old.py" not in checkout.remote_tree("dlgen/tiny_vit")
     assert second.pushed and second.commit != first.commit
     assert checkout.remote_sha("dlgen/tiny_vit") == second.commit
     assert git(checkout.bare, "rev-list", "--count", "main..dlgen/tiny_vit") == "1"

@@ -282,7 +282,10 @@ class _Run:
             return
         lang = detect_language(self.request.text)
         body = error_comment(self.request.text, self.redact(str(error)), lang=lang)
-        upsert_comment(self.client, self.issue, body)
+        try:
+            upsert_comment(self.client, self.issue, body)
+        except DlgenError as exc:  # the original error matters more; keep it
+            log.warning("could not comment on #%d: %s", self.issue, self.redact(str(exc)))
 
     def generate(self, spec: Spec, subdir: str) -> Any:
         """Generate and validate the project into ``<root>/<subdir>``."""
