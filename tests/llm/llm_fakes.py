@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from dlgen.agent.analysis import Analysis
+from dlgen.i18n import detect_language
 from dlgen.spec import Spec
 
 OPENAI_KEY = "sk-test-OPENAI0123456789abcdef"
@@ -239,5 +240,31 @@ def fake_offline_analysis(
     """A stand-in for the offline analyzer's result on REQUEST."""
     data = llm_content(**changes)
     data["request"] = request
+    data["language"] = detect_language(request)
     spec = Spec.model_validate(data)
     return Analysis(spec=spec, backend="offline", explicit=dict(explicit or {}))
+
+
+def family_spec(key: str, **overrides: Any) -> Spec:
+    """A valid Spec of family ``key`` on its default dataset and variant."""
+    from dlgen import catalog
+
+    family = catalog.family(key)
+    task = family.default_task
+    entry = catalog.dataset(family.default_datasets[task])
+    variant = family.variant(family.default_variant) if family.default_variant else None
+    dataset = {**entry.spec_fields(), **(variant.dataset_overrides if variant else {})}
+    model = {
+        "family": key,
+        "variant": family.default_variant,
+        **(variant.hparams if variant else {}),
+    }
+    data = {
+        "name": f"p_{key}",
+        "task": task,
+        "modality": entry.modality,
+        "dataset": dataset,
+        "model": model,
+        **overrides,
+    }
+    return Spec.model_validate(data)

@@ -11,22 +11,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anthropic
-
 from dlgen.agent.llm import errors
 from dlgen.agent.llm.base import Conversation, LLMBackend, Reply, register
 from dlgen.agent.llm.schema import SCHEMA_NAME, llm_schema
 
-_ERRORS: dict[type[Exception], str] = {
-    anthropic.AuthenticationError: "auth",
-    anthropic.PermissionDeniedError: "auth",
-    anthropic.RateLimitError: "unavailable",
-    anthropic.InternalServerError: "unavailable",
-    anthropic.APIConnectionError: "unavailable",  # timeouts included
-    anthropic.BadRequestError: "bad_request",
-    anthropic.UnprocessableEntityError: "bad_request",
-    anthropic.APIStatusError: "rejected",
-}
+
+def _errors() -> dict[type[Exception], str]:
+    """SDK exception class -> error kind (see :meth:`LLMBackend.translate`)."""
+    import anthropic
+
+    return {
+        anthropic.AuthenticationError: "auth",
+        anthropic.PermissionDeniedError: "auth",
+        anthropic.RateLimitError: "unavailable",
+        anthropic.InternalServerError: "unavailable",
+        anthropic.APIConnectionError: "unavailable",  # timeouts included
+        anthropic.BadRequestError: "bad_request",
+        anthropic.UnprocessableEntityError: "bad_request",
+        anthropic.APIStatusError: "rejected",
+    }
+
+
 TOOL_DESCRIPTION = "Submit the dlgen Spec for the user's request."
 
 
@@ -45,6 +50,8 @@ class AnthropicBackend(LLMBackend):
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
+        import anthropic  # imported on use: the SDK takes seconds to import
+
         self._client = anthropic.Anthropic(
             api_key=settings.api_key,
             base_url=settings.base_url,
@@ -66,10 +73,14 @@ class AnthropicBackend(LLMBackend):
                 "input_schema": llm_schema(),
             }
             return {"tools": [tool], "tool_choice": {"type": "tool", "name": SCHEMA_NAME}}
+        import anthropic
+
         schema = anthropic.transform_schema(llm_schema())
         return {"output_config": {"format": {"type": "json_schema", "schema": schema}}}
 
     def send(self, conversation: Conversation) -> Reply:
+        import anthropic
+
         try:
             raw = self._client.messages.with_raw_response.create(
                 model=self.settings.model,
@@ -79,7 +90,7 @@ class AnthropicBackend(LLMBackend):
                 **self._output_args(),
             )
         except anthropic.AnthropicError as exc:
-            raise self.translate(exc, _ERRORS) from None
+            raise self.translate(exc, _errors()) from None
         message = raw.parse()
         reply = Reply(
             text="",

@@ -276,7 +276,7 @@ def backend_class(name: str) -> type[LLMBackend]:
         UsageError: Naming the known backends.
     """
     if name not in _REGISTRY:
-        known = ", ".join(["offline", *_REGISTRY, "auto"])
+        known = ", ".join(["offline", *(cls.name for cls in registered()), "auto"])
         raise UsageError(f"unknown analysis backend {name!r}; use one of: {known}")
     return _REGISTRY[name]
 

@@ -167,7 +167,7 @@ def merge(request: str, llm: Analysis, offline: Analysis | None) -> Analysis:
     if offline is None:
         return llm
     data, off_data = llm.spec.to_dict(), offline.spec.to_dict()
-    families = (llm.spec.model.family, offline.spec.model.family)
+    families = (llm.spec.family.key, offline.spec.family.key)
     explicit, notes = dict(offline.explicit), []
     ordered = sorted(offline.explicit, key=lambda p: (p not in ROOTS, p))
     for path in ordered:

@@ -11,22 +11,25 @@ from __future__ import annotations
 
 from typing import Any
 
-import openai
-
 from dlgen.agent.llm import errors
 from dlgen.agent.llm.base import Conversation, LLMBackend, Reply, register
 from dlgen.agent.llm.schema import SCHEMA_NAME, llm_schema
 
-_ERRORS: dict[type[Exception], str] = {
-    openai.AuthenticationError: "auth",
-    openai.PermissionDeniedError: "auth",
-    openai.RateLimitError: "unavailable",
-    openai.InternalServerError: "unavailable",
-    openai.APIConnectionError: "unavailable",  # timeouts included
-    openai.BadRequestError: "bad_request",
-    openai.UnprocessableEntityError: "bad_request",
-    openai.APIStatusError: "rejected",
-}
+
+def _errors() -> dict[type[Exception], str]:
+    """SDK exception class -> error kind (see :meth:`LLMBackend.translate`)."""
+    import openai
+
+    return {
+        openai.AuthenticationError: "auth",
+        openai.PermissionDeniedError: "auth",
+        openai.RateLimitError: "unavailable",
+        openai.InternalServerError: "unavailable",
+        openai.APIConnectionError: "unavailable",  # timeouts included
+        openai.BadRequestError: "bad_request",
+        openai.UnprocessableEntityError: "bad_request",
+        openai.APIStatusError: "rejected",
+    }
 
 
 @register
@@ -44,6 +47,8 @@ class OpenAIBackend(LLMBackend):
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
+        import openai  # imported on use: the SDK takes seconds to import
+
         self._client = openai.OpenAI(
             api_key=settings.api_key,
             base_url=settings.base_url,
@@ -67,16 +72,18 @@ class OpenAIBackend(LLMBackend):
         }
 
     def send(self, conversation: Conversation) -> Reply:
+        import openai
+
         messages = [{"role": "system", "content": conversation.system}, *conversation.messages]
         try:
-            raw = self._client.chat.completions.with_raw_response.create(
+            raw = self._client.chat.completions.with_raw_response.create(  # type: ignore[call-overload]
                 model=self.settings.model,
-                messages=messages,  # type: ignore[arg-type]
-                response_format=self._response_format(),  # type: ignore[arg-type]
+                messages=messages,
+                response_format=self._response_format(),
                 max_completion_tokens=self.settings.max_tokens,
             )
         except openai.OpenAIError as exc:
-            raise self.translate(exc, _ERRORS) from None
+            raise self.translate(exc, _errors()) from None
         completion = raw.parse()
         usage = completion.usage
         reply = Reply(
