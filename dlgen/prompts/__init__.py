@@ -19,6 +19,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from dlgen import catalog
+from dlgen.catalog.datasets import TASK_DEFAULTS
 
 __all__ = ["Prompt", "catalog_context", "load", "render", "versions"]
 
@@ -87,7 +88,8 @@ def _family_entry(family: catalog.ArchitectureFamily) -> dict[str, Any]:
         "default_variant": family.default_variant,
         "default_datasets": {task.value: key for task, key in family.default_datasets.items()},
         "generatable": family.template is not None,
-        "training_defaults": dict(getattr(family, "training_defaults", {}) or {}),
+        "training_defaults": dict(family.training_defaults),
+        "dataset_variants": dict(family.dataset_variants),
         "variants": [
             {
                 "key": v.key,
@@ -118,8 +120,9 @@ def _dataset_entry(entry: catalog.DatasetEntry) -> dict[str, Any]:
 
 
 def catalog_context() -> dict[str, Any]:
-    """The catalog as plain data for the prompts: families and datasets."""
+    """The catalog as plain data for the prompts: families, datasets, task defaults."""
     return {
         "families": [_family_entry(f) for f in catalog.all_families()],
         "datasets": [_dataset_entry(d) for d in catalog.all_datasets()],
+        "task_defaults": {task.value: list(pair) for task, pair in TASK_DEFAULTS.items()},
     }

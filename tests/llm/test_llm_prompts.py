@@ -6,6 +6,7 @@ import jinja2
 import pytest
 
 from dlgen import catalog, prompts
+from dlgen.catalog.datasets import TASK_DEFAULTS
 
 
 def test_every_prompt_has_a_version() -> None:
@@ -26,8 +27,12 @@ def test_system_prompt_lists_the_whole_catalog() -> None:
         assert ("[no templates yet]" in text.split(f"- {family.key}:")[1].splitlines()[0]) is (
             family.template is None
         )
+        for dataset_key, variant_key in family.dataset_variants.items():
+            assert f"{dataset_key}={variant_key}" in text
     for entry in catalog.all_datasets():
         assert f"- {entry.key}: {entry.names.en}" in text
+    for task, (family_key, dataset_key) in TASK_DEFAULTS.items():
+        assert f"- {task.value}: {family_key}, {dataset_key}" in text
     assert "JSON schema" not in text  # only sent inline in json_object mode
     assert "language of the request" in text and "every value you chose" in text
 
