@@ -1,0 +1,240 @@
+"""Operator learning: the data, loss, metrics and steps the trainer runs.
+
+The model maps normalised input fields to normalised output fields; every loss and metric
+is computed after decoding the prediction back to physical units (Li et al., 2021).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor, nn
+
+from .data.config import DataConfig
+from .data.datasets import build_datasets, synthetic_fields
+from .data.generators import GENERATORS, generate
+from .data.normalizer import GaussianNormalizer
+from .losses.relative_l2 import RelativeL2Loss, relative_l2
+from .metrics.fields import field_metric_sums
+from .trainers.base import Batch, DataSplits, MetricSums, StepOutput
+
+EXAMPLE_SEED = 1_000_003
+PREDICTION_SUFFIX = ".pred.npy"
+
+
+class OperatorLearningTask:
+    """Fields ``(B, C_in, *grid)`` to fields ``(B, C_out, *grid)``; relative L2 selects the best.
+
+    Normalisation statistics are fitted on the training split when the datasets are built
+    and written into ``cfg.data.normalization``, so every checkpoint carries them and
+    ``inference.py`` decodes predictions without the training data. Until then (or when
+    the config holds none) the normalisers are the identity.
+
+    Args:
+        cfg: The full config; reads and updates ``data``.
+    """
+
+    monitor = "rel_l2"
+    monitor_mode = "min"
+
+    def __init__(self, cfg: DictConfig) -> None:
+        self.cfg = cfg
+        self.data = DataConfig.from_mapping(cfg.data)
+        self.loss = RelativeL2Loss()
+        stats = self.data.normalization
+        channels = {"x": self.data.in_channels, "y": self.data.out_channels}
+        normalizers = {
+            key: (
+                GaussianNormalizer(stats[f"{key}_mean"], stats[f"{key}_std"])
+                if stats is not None
+                else GaussianNormalizer([0.0] * size, [1.0] * size)
+            )
+            for key, size in channels.items()
+        }
+        self.x_normalizer = normalizers["x"]
+        self.y_normalizer = normalizers["y"]
+
+    def build_datasets(self) -> DataSplits:
+        """Create the splits of ``data.source`` and fit (or load) the normalisers.
+
+        Returns:
+            Train, validation and test splits; inputs normalised, targets in physical units.
+        """
+        data = build_datasets(self.data)
+        self.x_normalizer, self.y_normalizer = data.x_normalizer, data.y_normalizer
+        x_mean, x_std = data.x_normalizer.to_lists()
+        y_mean, y_std = data.y_normalizer.to_lists()
+        stats = {"x_mean": x_mean, "x_std": x_std, "y_mean": y_mean, "y_std": y_std}
+        OmegaConf.update(self.cfg, "data.normalization", stats, merge=False, force_add=True)
+        return data.splits
+
+    def decode(self, output: Tensor) -> Tensor:
+        """Bring a model output back to physical units.
+
+        Args:
+            output: Normalised predictions ``(B, C_out, *grid)``.
+
+        Returns:
+            Predictions of the same shape in physical units.
+        """
+        return self.y_normalizer.decode(output.float())
+
+    def training_step(self, model: nn.Module, batch: Batch) -> StepOutput:
+        """Relative L2 loss of one batch, on decoded predictions.
+
+        Args:
+            model: Maps ``(B, C_in, *grid)`` to ``(B, C_out, *grid)``.
+            batch: ``(inputs, targets)`` on the model's device.
+
+        Returns:
+            The loss.
+        """
+        inputs, targets = batch[0], batch[1]
+        return StepOutput(self.loss(self.decode(model(inputs)), targets))
+
+    def evaluation_step(self, model: nn.Module, batch: Batch) -> MetricSums:
+        """Summed errors of one batch, on decoded predictions.
+
+        Args:
+            model: The model in eval mode.
+            batch: ``(inputs, targets)`` on the model's device.
+
+        Returns:
+            ``rel_l2``, ``mse`` and ``max_abs`` sums and the sample ``count``.
+        """
+        inputs, targets = batch[0], batch[1]
+        return field_metric_sums(self.decode(model(inputs)), targets)
+
+    def example_batch(self, batch_size: int) -> Batch:
+        """A synthetic batch of the configured shapes.
+
+        Args:
+            batch_size: B.
+
+        Returns:
+            ``(inputs (B, C_in, *grid), targets (B, C_out, *grid))`` on the CPU.
+        """
+        fields = synthetic_fields(self.data, batch_size, self.data.seed)
+        return torch.from_numpy(fields["x"]), torch.from_numpy(fields["y"])
+
+    def model_inputs(self, batch: Batch) -> tuple[Tensor, ...]:
+        """The model's positional inputs.
+
+        Args:
+            batch: ``(inputs, targets)``.
+
+        Returns:
+            ``(inputs,)``.
+        """
+        return (batch[0],)
+
+    def output_shape(self, batch_size: int) -> tuple[int, ...]:
+        """Shape of the predicted fields.
+
+        Args:
+            batch_size: B.
+
+        Returns:
+            ``(B, C_out, *grid)``.
+        """
+        return (batch_size, *self.data.output_shape)
+
+    def smoke_loss(self, output: Tensor) -> Tensor:
+        """Mean square of the output: a scalar that depends on every predicted value.
+
+        Args:
+            output: ``(B, C_out, *grid)`` predictions.
+
+        Returns:
+            A scalar loss.
+        """
+        return output.float().pow(2).mean()
+
+    @torch.no_grad()
+    def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:
+        """Predict fields for ``.npy``/``.npz`` inputs, or check the model on fresh PDE samples.
+
+        Each input file holds one field ``(C_in, *grid)`` or a stack ``(N, C_in, *grid)``
+        (``.npz``: under the key ``x``) in physical units; the predictions are written next
+        to it as ``<name>.pred.npy``. Without inputs, two new samples are generated (with
+        the PDE solver when the dataset has one) and the relative error is reported.
+
+        Args:
+            model: The trained model in eval mode.
+            inputs: Paths of input files.
+
+        Returns:
+            One line per input file or example.
+        """
+        if not inputs:
+            return self._predict_examples(model)
+        lines = []
+        for name in inputs:
+            fields = self._read_fields(Path(name))
+            prediction = self._predict_physical(model, torch.from_numpy(fields))
+            output = Path(name).with_suffix(PREDICTION_SUFFIX)
+            np.save(output, prediction.cpu().numpy())
+            lines.append(
+                f"{name}: {fields.shape[0]} field(s) -> {output} "
+                f"(shape {tuple(prediction.shape)}, range [{float(prediction.min()):.4g}, "
+                f"{float(prediction.max()):.4g}])"
+            )
+        return lines
+
+    def _predict_physical(self, model: nn.Module, fields: Tensor) -> Tensor:
+        device = next(model.parameters()).device
+        inputs = self.x_normalizer.encode(fields.float()).to(device)
+        return self.decode(model(inputs))
+
+    def _read_fields(self, path: Path) -> np.ndarray:
+        if path.suffix == ".npz":
+            with np.load(path) as stored:
+                array = np.asarray(stored["x"], dtype=np.float32)
+        else:
+            array = np.asarray(np.load(path), dtype=np.float32)
+        if array.ndim == self.data.dims + 1:
+            array = array[None]
+        if array.ndim != self.data.dims + 2 or array.shape[1] != self.data.in_channels:
+            raise ValueError(
+                f"{path} holds shape {array.shape}; expected (C_in, *grid) or (N, C_in, *grid) "
+                f"with C_in = {self.data.in_channels} and {self.data.dims} grid axes"
+            )
+        return array
+
+    def _predict_examples(self, model: nn.Module) -> list[str]:
+        if self.data.name in GENERATORS and self.data.source != "synthetic":
+            example = DataConfig.from_mapping({**_plain(self.cfg.data), "cache": False})
+            fields = generate(example, 2, EXAMPLE_SEED)
+            source = "PDE solver"
+        else:
+            fields = synthetic_fields(self.data, 2, EXAMPLE_SEED)
+            source = "synthetic"
+        prediction = self._predict_physical(model, torch.from_numpy(fields["x"]))
+        errors = relative_l2(prediction.cpu(), torch.from_numpy(fields["y"]))
+        return [
+            f"{source} example {index}: relative L2 error {float(error):.4f}"
+            for index, error in enumerate(errors)
+        ]
+
+
+def _plain(section: DictConfig) -> dict[str, object]:
+    container = OmegaConf.to_container(section, resolve=True)
+    if not isinstance(container, dict):
+        raise ValueError("the data config must be a mapping")
+    return {str(key): value for key, value in container.items()}
+
+
+def build_task(cfg: DictConfig) -> OperatorLearningTask:
+    """Create the task from the full config.
+
+    Args:
+        cfg: The composed config.
+
+    Returns:
+        The task.
+    """
+    return OperatorLearningTask(cfg)
