@@ -7,6 +7,7 @@ import re
 import pytest
 
 from dlgen.delivery.pr import body
+from dlgen.validators.report import CheckResult
 from tests.factories import make_spec
 from tests.pr.conftest import failing_report, passing_report
 
@@ -104,6 +105,16 @@ def test_failure_comment_lists_findings_in_chinese() -> None:
     assert "- `DLG201` `train.py:3` error: loss is NaN" in markdown
     assert "- `DLG202` `<project>` error: backward failed (check shapes)" in markdown
     assert "没有创建拉取请求" in markdown
+
+
+def test_a_check_that_could_not_run_shows_its_detail() -> None:
+    ctx = _ctx(ok=False)
+    assert ctx.report is not None
+    ctx.report.checks.append(
+        CheckResult(name="smoke", status="error", detail="child crashed:\n<b>@bob</b>")
+    )
+    text = body.first_findings(ctx, ctx.report)
+    assert "- `smoke` error: child crashed: &lt;b&gt;@\u200dbob&lt;/b&gt;" in text
 
 
 def test_findings_are_capped() -> None:

@@ -67,6 +67,7 @@ def test_failed_validation_exits_1_with_the_findings(
     [
         (["--request", "x", "--request-file", "README.md"], "give only one of --request"),
         ([], "no request given"),
+        (["--write-spec", "spec.json"], "no request given"),
         (["--request", "ViT", "--subdir", "../outside"], "not allowed"),
     ],
 )

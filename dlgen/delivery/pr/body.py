@@ -76,7 +76,7 @@ def fence(text: str, info: str = "text") -> str:
     """A fenced code block holding ``text`` verbatim and unable to close early."""
     longest = max((len(m.group()) for m in _BACKTICK_RUN_RE.finditer(text)), default=0)
     ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{info}\n{text}\n{ticks}"
+    return f"{ticks}{info}\n{text.rstrip()}\n{ticks}"
 
 
 def escape_inline(text: str) -> str:
@@ -155,13 +155,20 @@ def first_findings(ctx: BodyContext, report: Report | None) -> str:
     if report is None:
         return ""
     findings = sorted(report.findings, key=lambda f: f.severity != "error")
-    if not findings:
+    broken = [c for c in report.checks if c.status == "error" and not c.findings and c.detail]
+    if not findings and not broken:
         return ""
     lines = [f"**{ctx.t('first_findings')}**", ""]
+    lines.extend(f"- {code_span(c.name)} {ctx.t('error')}: {_detail(c.detail)}" for c in broken)
     lines.extend(_finding_line(f) for f in findings[:MAX_FINDINGS_SHOWN])
     if len(findings) > MAX_FINDINGS_SHOWN:
         lines.append(ctx.t("more_findings", count=len(findings) - MAX_FINDINGS_SHOWN))
     return "\n".join(lines)
+
+
+def _detail(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return escape_inline(text if len(text) <= limit else text[:limit] + " ...")
 
 
 def _finding_line(finding: Finding) -> str:
@@ -193,9 +200,9 @@ def spec_table(ctx: BodyContext) -> str:
     spec = ctx.spec
     rows = [
         (ctx.t("name"), code_span(spec.name)),
-        (ctx.t("task"), escape_inline(spec.task.value)),
+        (ctx.t("task"), code_span(spec.task.value)),
         (ctx.t("model"), escape_inline(_model_label(spec, ctx.lang))),
-        (ctx.t("dataset"), escape_inline(_dataset_label(spec))),
+        (ctx.t("dataset"), escape_inline(_dataset_label(ctx))),
         (ctx.t("language"), escape_inline(spec.language)),
         (ctx.t("directory"), code_span(ctx.subdir.rstrip("/") + "/")),
     ]
@@ -215,11 +222,11 @@ def _model_label(spec: Spec, lang: str) -> str:
     return f"{family} ({spec.model.variant})" if spec.model.variant else family
 
 
-def _dataset_label(spec: Spec) -> str:
-    shape = "×".join(str(n) for n in spec.dataset.input_shape)
-    label = f"{spec.dataset.name}, {shape}"
-    if spec.dataset.num_classes:
-        label += f", {spec.dataset.num_classes} classes"
+def _dataset_label(ctx: BodyContext) -> str:
+    dataset = ctx.spec.dataset
+    label = f"{dataset.name}, {'×'.join(str(n) for n in dataset.input_shape)}"
+    if dataset.num_classes:
+        label += ", " + ctx.t("classes", count=dataset.num_classes)
     return label
 
 

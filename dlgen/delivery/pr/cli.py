@@ -86,7 +86,15 @@ def _summary(result: PrResult) -> str:
 @click.option(
     "--label", "labels", multiple=True, default=("dlgen",), show_default=True, help="PR label."
 )
-@click.option("--backend", type=click.Choice(BACKENDS), default="offline", show_default=True)
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="offline",
+    envvar="DLGEN_BACKEND",
+    show_default=True,
+    show_envvar=True,
+    help="Analyzer for the request.",
+)
 @click.option("--remote", default="origin", show_default=True, help="Remote to push to.")
 @click.option("--dry-run", is_flag=True, help="Generate, validate and commit locally; no push/API.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -125,15 +133,15 @@ def pr_command(
     redact = Redactor(os.environ.get("GITHUB_TOKEN", ""))
     try:
         request = read_request(request_text, request_file, event, issue)
-        if write_spec is not None:
-            written = analyze_to_file(request, write_spec, backend=backend, hooks=hooks)
-            click.echo(f"wrote the Spec of {written.name} to {write_spec}")
-            return
-        if not request.text and spec_file is None:
+        if not request.text and (spec_file is None or write_spec is not None):
             raise UsageError(
                 "no request given",
                 hint="pass --request TEXT, --request-file PATH, --event PATH or --spec FILE",
             )
+        if write_spec is not None:
+            written = analyze_to_file(request, write_spec, backend=backend, hooks=hooks)
+            click.echo(f"wrote the Spec of {written.name} to {write_spec}")
+            return
         spec = Spec.load(spec_file) if spec_file is not None else None
         options = PrOptions(
             repo=repo, base=base, subdir=subdir, github_repo=github_repo, issue=issue,
@@ -145,9 +153,7 @@ def pr_command(
         ctx.exit(exc.exit_code)
     output = json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if as_json else None
     click.echo(redact(output or _summary(result)))
-    if dry_run and not as_json:
-        click.echo("\n" + redact(result.body))
+    if not as_json and (result.exit_code or dry_run):
+        click.echo("\n" + redact(result.body), err=bool(result.exit_code))
     if result.exit_code:
-        if not as_json:
-            click.echo(redact(result.body), err=True)
         ctx.exit(result.exit_code)
