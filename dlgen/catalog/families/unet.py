@@ -73,7 +73,9 @@ class UNetHParams(ArchitectureHParams):
 VARIANTS = (
     Variant(
         key="unet",
-        names=Names(en="U-Net", zh="U-Net", aliases=("original unet", "unet original")),
+        names=Names(
+            en="U-Net (original)", zh="原始U-Net", aliases=("original unet", "unet original")
+        ),
         hparams={"base_channels": 64, "depth": 4, "bilinear": False},
         reference_params=31_037_763,
         reference="U-Net with batch norm and transposed convolutions, 3 input channels, "

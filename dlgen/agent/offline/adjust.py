@@ -1,0 +1,127 @@
+"""Per-family harmonization of defaults with the data, after the readings are applied.
+
+Each adjuster changes only values the request did not state (it checks
+``draft.explicit``) and records every change as an assumption; a contradiction
+between stated values is left for Spec validation to report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dlgen.agent.offline.draft import Draft
+
+Adjuster = Callable[[Draft], None]
+
+
+def _round_up(value: int, factor: int) -> int:
+    return -(-value // factor) * factor
+
+
+def _image_side(draft: Draft) -> int | None:
+    if draft.data["modality"] != "image":
+        return None
+    return int(draft.data["input_shape"][-1])
+
+
+def _resize_square(draft: Draft, multiple: int, message_id: str, **values: int) -> None:
+    side = _image_side(draft)
+    if side is None or "dataset.input_shape" in draft.explicit:
+        return
+    shape = draft.data["input_shape"]
+    if all(size % multiple == 0 for size in shape[1:]):
+        return
+    new = [_round_up(size, multiple) for size in shape[1:]]
+    draft.data["input_shape"] = [shape[0], *new]
+    draft.assume(
+        message_id, old="x".join(map(str, shape[1:])), new="x".join(map(str, new)), **values
+    )
+
+
+def _vit(draft: Draft) -> None:
+    patch = int(draft.model.get("patch_size", 16))
+    _resize_square(draft, patch, "vit_resize", patch=patch)
+
+
+def _resnet(draft: Draft) -> None:
+    side = _image_side(draft)
+    if side is None or side > 64 or "model.stem" in draft.explicit:
+        return
+    if draft.model.get("style", "imagenet") == "imagenet" and draft.model.get("stem") != "small":
+        draft.model["stem"] = "small"
+        draft.assume("resnet_small_stem", size=side)
+
+
+def _unet(draft: Draft) -> None:
+    depth = int(draft.model.get("depth", 4))
+    _resize_square(draft, 2**depth, "resize_multiple", factor=2**depth)
+
+
+def _ddpm(draft: Draft) -> None:
+    levels = len(draft.model.get("channel_mults", [1, 2, 2, 2]))
+    factor = 2 ** (levels - 1)
+    _resize_square(draft, factor, "resize_multiple", factor=factor)
+
+
+def _fno(draft: Draft) -> None:
+    if "model.modes" in draft.explicit or draft.data["modality"] != "field":
+        return
+    grid = draft.data["input_shape"][1:]
+    padding = int(draft.model.get("padding", 9))
+    limits = [
+        (size + padding) // 2 + 1 if axis == len(grid) - 1 else (size + padding) // 2
+        for axis, size in enumerate(grid)
+    ]
+    modes = int(draft.model.get("modes", 12))
+    if modes > min(limits):
+        draft.model["modes"] = min(limits)
+        draft.assume("fno_modes", old=modes, new=min(limits), size=min(grid))
+
+
+def _gpt(draft: Draft) -> None:
+    if draft.data["modality"] != "text":
+        return
+    block = int(draft.model.get("block_size", 256))
+    if "dataset.input_shape" in draft.explicit:
+        if "model.block_size" not in draft.explicit:
+            draft.model["block_size"] = int(draft.data["input_shape"][0])
+        return
+    if draft.data["input_shape"] != [block]:
+        draft.data["input_shape"] = [block]
+        draft.assume("context_from_model", length=block)
+
+
+def _max_len(draft: Draft) -> None:
+    if draft.data["modality"] != "text" or "model.max_len" in draft.explicit:
+        return
+    length = int(draft.data["input_shape"][0])
+    if length > int(draft.model.get("max_len", 512)):
+        draft.model["max_len"] = length
+        draft.assume("max_len_raised", length=length)
+
+
+def _rnn(draft: Draft) -> None:
+    output = draft.data.get("output_shape")
+    if draft.data["modality"] == "time_series" and output and "model.horizon" not in draft.explicit:
+        draft.model["horizon"] = int(output[0])
+
+
+ADJUSTERS: dict[str, Adjuster] = {
+    "vit": _vit,
+    "resnet": _resnet,
+    "unet": _unet,
+    "ddpm": _ddpm,
+    "fno": _fno,
+    "gpt": _gpt,
+    "transformer": _max_len,
+    "seq2seq": _max_len,
+    "rnn": _rnn,
+}
+
+
+def adjust(draft: Draft) -> None:
+    """Run the adjuster of the draft's family, if it has one."""
+    assert draft.family is not None
+    adjuster = ADJUSTERS.get(draft.family.key)
+    if adjuster is not None:
+        adjuster(draft)

@@ -1,0 +1,309 @@
+"""Choose the family, variant, dataset and task from what the request named.
+
+A request may name any of the three (family, dataset, task); the missing ones
+come from the catalog (a dataset's usual architecture, a family's default task
+and dataset, :data:`~dlgen.catalog.datasets.TASK_DEFAULTS`), each choice
+recorded as an assumption.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from dlgen import catalog
+from dlgen.agent.offline.draft import Draft
+from dlgen.agent.offline.lexicon import Match
+from dlgen.agent.offline.messages import join, say, task_name
+from dlgen.catalog.base import ArchitectureFamily, DatasetEntry, Variant
+from dlgen.catalog.datasets import TASK_DEFAULTS
+from dlgen.catalog.unsupported import UNSUPPORTED
+from dlgen.errors import RequestNotUnderstood, UsageError
+from dlgen.spec.common import Modality, Task
+from dlgen.spec.dataset import DatasetSpec
+
+# Modalities each task accepts, for telling apart "classification" of images, text, ...
+TASK_MODALITIES: dict[Task, tuple[Modality, ...]] = {
+    Task.IMAGE_CLASSIFICATION: (Modality.IMAGE,),
+    Task.SEQUENCE_CLASSIFICATION: (Modality.TEXT, Modality.SIGNAL, Modality.TIME_SERIES),
+    Task.TABULAR_CLASSIFICATION: (Modality.TABULAR,),
+    Task.NODE_CLASSIFICATION: (Modality.GRAPH,),
+    Task.SEMANTIC_SEGMENTATION: (Modality.IMAGE,),
+    Task.TIME_SERIES_FORECASTING: (Modality.TIME_SERIES,),
+    Task.LANGUAGE_MODELING: (Modality.TEXT,),
+    Task.SEQUENCE_TO_SEQUENCE: (Modality.TEXT,),
+    Task.OPERATOR_LEARNING: (Modality.FIELD,),
+    Task.IMAGE_GENERATION: (Modality.IMAGE,),
+    Task.RECONSTRUCTION: (Modality.IMAGE, Modality.TABULAR),
+    Task.TABULAR_REGRESSION: (Modality.TABULAR,),
+}
+
+# A generic family name used for a task it does not serve means a sibling family:
+# "Transformer" for translation is the encoder-decoder, for images it is ViT.
+REDIRECTS: dict[tuple[str, Task], str] = {
+    ("transformer", Task.SEQUENCE_TO_SEQUENCE): "seq2seq",
+    ("transformer", Task.LANGUAGE_MODELING): "gpt",
+    ("transformer", Task.IMAGE_CLASSIFICATION): "vit",
+    ("cnn", Task.SEMANTIC_SEGMENTATION): "unet",
+    ("unet", Task.IMAGE_GENERATION): "ddpm",
+}
+
+Builder = Callable[[Draft, DatasetEntry, Variant | None], tuple[dict, dict]]
+
+
+def check_unsupported(draft: Draft) -> None:
+    """Refuse a request that names something outside the catalog.
+
+    Raises:
+        UsageError: Naming the thing and the closest supported family.
+    """
+    for match in draft.matches:
+        if match.term.kind != "unsupported":
+            continue
+        entry = next(e for e in UNSUPPORTED if e.key == match.term.key)
+        if entry.closest:
+            family = catalog.family(entry.closest)
+            closest = say("closest", draft.language, family=draft.name_of(family.names),
+                          key=family.key)  # fmt: skip
+        else:
+            closest = say("no_closest", draft.language)
+        what = entry.what[1] if draft.language == "zh" else entry.what[0]
+        raise UsageError(
+            say("unsupported", draft.language, name=match.text, what=what, closest=closest),
+            hint="dlgen list",
+        )
+
+
+def resolve(draft: Draft, build: Builder) -> None:
+    """Fill ``draft.family``, ``variant``, ``dataset`` and ``task``.
+
+    Args:
+        draft: The draft with matches and readings.
+        build: Builds (model, data) dictionaries for a dataset candidate; used to
+            pick a default dataset the model is compatible with.
+
+    Raises:
+        RequestNotUnderstood: When nothing places the request in the catalog.
+        UsageError: When the named family cannot do the named task.
+    """
+    _choose_dataset_named(draft)
+    _choose_family_named(draft)
+    if draft.family is None and draft.dataset is None and draft.intent is None:
+        raise not_understood(draft)
+    draft.task = _choose_task(draft)
+    if draft.family is None:
+        _default_family(draft)
+    _redirect(draft)
+    if draft.dataset is None:
+        _default_dataset(draft, build)
+    _choose_variant(draft)
+    _note_fuzzy(draft)
+
+
+def not_understood(draft: Draft) -> RequestNotUnderstood:
+    """The error for a request with no architecture, task or dataset."""
+    understood = {slot: str(reading.value) for slot, reading in draft.readings.items()}
+    listed = ", ".join(f"{slot}={value}" for slot, value in understood.items())
+    if listed:
+        listed = f"；已识别：{listed}" if draft.language == "zh" else f" (understood: {listed})"
+    return RequestNotUnderstood(
+        say("not_understood", draft.language, understood=listed),
+        understood=understood,
+        missing=["architecture", "task", "dataset"],
+    )
+
+
+def _terms(draft: Draft, kinds: tuple[str, ...]) -> list[Match]:
+    return [match for match in draft.matches if match.term.kind in kinds]
+
+
+def _choose_dataset_named(draft: Draft) -> None:
+    named = _unique(_terms(draft, ("dataset",)))
+    if not named:
+        return
+    draft.dataset = catalog.dataset(named[0].term.key)
+    draft.dataset_named = True
+    draft.explicit["dataset.name"] = draft.dataset.key
+    if len(named) > 1:
+        names = join([m.text for m in named], draft.language)
+        draft.assume("several_datasets", names=names, dataset=draft.name_of(draft.dataset.names))
+
+
+def _choose_family_named(draft: Draft) -> None:
+    named = _terms(draft, ("family", "variant"))
+    if not named:
+        return
+    first = catalog.family(named[0].term.key)
+    others = [m for m in named if m.term.key != first.key]
+    others = [m for m in others if not _as_backbone(draft, first, m)]
+    if others:
+        names = join(_unique_texts(named), draft.language)
+        draft.assume("several_families", names=names, family=draft.name_of(first.names))
+    draft.family = first
+    variants = [m for m in named if m.term.key == first.key and m.term.kind == "variant"]
+    if len({m.term.variant for m in variants}) > 1 and not others:
+        names = join(_unique_texts(variants), draft.language)
+        draft.assume("several_families", names=names, family=variants[0].text)
+    if variants:
+        draft.variant = first.variant(str(variants[0].term.variant))
+        draft.variant_named = True
+        draft.explicit["model.variant"] = draft.variant.key
+    draft.explicit["model.family"] = first.key
+
+
+def _as_backbone(draft: Draft, family: ArchitectureFamily, match: Match) -> bool:
+    """Read another family's variant as the backbone field when the family has one."""
+    field = family.hparams_model.model_fields.get("backbone")
+    if field is None or match.term.kind != "variant":
+        return False
+    choices = getattr(field.annotation, "__args__", ())
+    if match.term.variant not in choices:
+        return False
+    draft.model["backbone"] = match.term.variant
+    draft.explicit["model.backbone"] = match.term.variant
+    for variant in family.variants:
+        if variant.hparams.get("backbone") == match.term.variant:
+            draft.variant, draft.variant_named = variant, True
+            draft.explicit["model.variant"] = variant.key
+    draft.assume("backbone", variant=match.text, family=draft.name_of(family.names))
+    return True
+
+
+def _choose_task(draft: Draft) -> Task | None:
+    intent, family, dataset = draft.intent, draft.family, draft.dataset
+    if intent is not None:
+        candidates = list(intent.tasks)
+        if dataset is not None:
+            candidates = [t for t in candidates if dataset.modality in TASK_MODALITIES[t]]
+        served = [t for t in candidates if family is None or t in family.tasks]
+        if served:
+            draft.explicit["task"] = served[0].value
+            return served[0]
+        if intent.strong and candidates:
+            draft.explicit["task"] = candidates[0].value
+            return candidates[0]
+    if dataset is not None and (family is None or dataset.task in family.tasks):
+        return dataset.task
+    if family is not None:
+        draft.assume("default_task", family=draft.name_of(family.names),
+                     task=task_name(family.default_task, draft.language))  # fmt: skip
+        return family.default_task
+    return None
+
+
+def _default_family(draft: Draft) -> None:
+    dataset, task = draft.dataset, draft.task
+    if dataset is not None and (task is None or task == dataset.task):
+        draft.family = catalog.family(dataset.default_architecture)
+        draft.task = task or dataset.task
+        draft.assume("family_from_dataset", family=draft.name_of(draft.family.names),
+                     dataset=draft.name_of(dataset.names))  # fmt: skip
+        return
+    assert task is not None
+    draft.family = catalog.family(TASK_DEFAULTS[task][0])
+    draft.assume("family_from_task", family=draft.name_of(draft.family.names),
+                 task=task_name(task, draft.language))  # fmt: skip
+
+
+def _redirect(draft: Draft) -> None:
+    family, task = draft.family, draft.task
+    assert family is not None and task is not None
+    if task in family.tasks:
+        return
+    target = REDIRECTS.get((family.key, task))
+    if target is not None and not draft.variant_named:
+        asked = draft.name_of(family.names)
+        draft.family = catalog.family(target)
+        draft.explicit["model.family"] = target
+        draft.assume("family_redirect", family_asked=asked, task=task_name(task, draft.language),
+                     family=draft.name_of(draft.family.names))  # fmt: skip
+        return
+    serving = [f.key for f in catalog.all_families() if task in f.tasks]
+    raise UsageError(
+        say("task_not_served", draft.language, family=draft.name_of(family.names),
+            task=task_name(task, draft.language), families=", ".join(serving)),
+        hint=f"name one of: {', '.join(serving)}",
+    )  # fmt: skip
+
+
+def _default_dataset(draft: Draft, build: Builder) -> None:
+    family, task = draft.family, draft.task
+    assert family is not None and task is not None
+    candidates = _dataset_candidates(family, task)
+    chosen = next((c for c in candidates if _compatible(draft, build, c)), candidates[0])
+    draft.dataset = chosen
+
+
+def _dataset_candidates(family: ArchitectureFamily, task: Task) -> list[DatasetEntry]:
+    keys = [family.default_datasets.get(task, "")]
+    keys += [d.key for d in catalog.all_datasets() if d.key in family.dataset_variants]
+    keys += [d.key for d in catalog.all_datasets() if d.default_architecture == family.key]
+    keys.append(TASK_DEFAULTS[task][1])
+    entries: list[DatasetEntry] = []
+    for key in keys:
+        if not key or any(e.key == key for e in entries):
+            continue
+        entry = catalog.dataset(key)
+        if entry.modality in TASK_MODALITIES[task]:
+            entries.append(entry)
+    return entries
+
+
+def _compatible(draft: Draft, build: Builder, entry: DatasetEntry) -> bool:
+    family = draft.family
+    assert family is not None
+    variant = _variant_for(draft, entry)
+    try:
+        model, data = build(draft, entry, variant)
+        hparams = family.hparams_model.model_validate(model)
+        dataset = DatasetSpec.model_validate(data)
+    except (ValidationError, ValueError, KeyError):
+        return False
+    return not hparams.check_dataset(dataset)
+
+
+def _variant_for(draft: Draft, entry: DatasetEntry) -> Variant | None:
+    family = draft.family
+    assert family is not None
+    if draft.variant_named:
+        return draft.variant
+    key = family.dataset_variants.get(entry.key) or family.default_variant
+    return family.variant(key) if key else None
+
+
+def _choose_variant(draft: Draft) -> None:
+    family, dataset = draft.family, draft.dataset
+    assert family is not None and dataset is not None
+    if draft.variant_named:
+        return
+    draft.variant = _variant_for(draft, dataset)
+    if draft.variant is None:
+        return
+    config = ", ".join(f"{k}={v}" for k, v in list(draft.variant.hparams.items())[:5])
+    name = draft.name_of(draft.variant.names)
+    if dataset.key in family.dataset_variants:
+        draft.assume("dataset_variant", variant=name, config=config,
+                     dataset=draft.name_of(dataset.names))  # fmt: skip
+    else:
+        draft.assume("default_variant", variant=name, config=config)
+
+
+def _note_fuzzy(draft: Draft) -> None:
+    for match in draft.matches:
+        if match.fuzzy and match.term.kind != "unsupported":
+            draft.assume("fuzzy", text=match.text, name=draft.name_of(match.term.names))
+
+
+def _unique(matches: list[Match]) -> list[Match]:
+    seen: set[str] = set()
+    unique = []
+    for match in matches:
+        if match.term.key not in seen:
+            seen.add(match.term.key)
+            unique.append(match)
+    return unique
+
+
+def _unique_texts(matches: list[Match]) -> list[str]:
+    return list(dict.fromkeys(m.text for m in matches))
