@@ -7,7 +7,7 @@ import operator
 import re
 from functools import reduce
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,6 +23,7 @@ from dlgen.spec.common import (
     Task,
 )
 from dlgen.spec.dataset import DatasetSpec
+from dlgen.spec.hparams import ArchitectureHParams
 from dlgen.spec.training import TrainingSpec
 
 SPEC_SCHEMA_VERSION = 1
@@ -31,11 +32,14 @@ PROJECT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _HPARAM_MODELS = tuple(f.hparams_model for f in catalog.all_families())
 # The discriminated union of every family's hyperparameter model, built from the
 # catalog so that adding a family module needs no edit here.
-ModelHParams = (
-    Annotated[reduce(operator.or_, _HPARAM_MODELS), Field(discriminator="family")]
-    if len(_HPARAM_MODELS) > 1
-    else _HPARAM_MODELS[0]
-)
+if TYPE_CHECKING:  # static checkers see the common base class
+    ModelHParams = ArchitectureHParams
+else:
+    ModelHParams = (
+        Annotated[reduce(operator.or_, _HPARAM_MODELS), Field(discriminator="family")]
+        if len(_HPARAM_MODELS) > 1
+        else _HPARAM_MODELS[0]
+    )
 
 
 class Spec(BaseModel):
@@ -56,7 +60,7 @@ class Spec(BaseModel):
     modality: Modality
     framework: Framework = "pytorch"
     dataset: DatasetSpec
-    model: ModelHParams  # type: ignore[valid-type]
+    model: ModelHParams
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     assumptions: list[str] = Field(default_factory=list)
 
