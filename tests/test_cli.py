@@ -126,7 +126,7 @@ def test_family_without_templates_exits_2_and_writes_nothing(tmp_path: Path) -> 
     out = tmp_path / "out"
     code, _, err = run("--spec", str(write_spec(tmp_path / "s.yaml", spec)), "-o", str(out))
     assert code == 2
-    assert "not available" in err
+    assert "yet" in err and family.key in err
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [tmp_path / "s.yaml"]
 
