@@ -106,7 +106,21 @@ def _rnn(draft: Draft) -> None:
         draft.model["horizon"] = int(output[0])
 
 
+def _autoencoder(draft: Draft) -> None:
+    if "model.latent_dim" in draft.explicit:
+        return
+    features = 1
+    for size in draft.data["input_shape"]:
+        features *= int(size)
+    latent = int(draft.model.get("latent_dim", 32))
+    if latent >= features:
+        new = max(2, features // 4)
+        draft.model["latent_dim"] = new
+        draft.assume("latent_lowered", old=latent, new=new, features=features)
+
+
 ADJUSTERS: dict[str, Adjuster] = {
+    "autoencoder": _autoencoder,
     "vit": _vit,
     "resnet": _resnet,
     "unet": _unet,

@@ -126,6 +126,7 @@ def _check_variant(draft: Draft) -> None:
     ]
     if changes:
         draft.model["variant"] = None
+        draft.explicit.pop("model.variant", None)
         draft.assume("variant_modified", variant=draft.name_of(variant.names),
                      changes=", ".join(changes))  # fmt: skip
         draft.variant = None

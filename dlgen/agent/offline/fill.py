@@ -112,6 +112,9 @@ def _layers(target: Target, value: int) -> bool:
         )
     if target.set_model("num_layers", value) or target.set_model("depth", value):
         return True
+    if "channels" in target.fields and "channels" not in target.readings:
+        base = (target.model.get("channels") or [32])[0]
+        return target.set_model("channels", [base * 2**i for i in range(value)])
     if "hidden_dims" in target.fields and "hidden" not in target.readings:
         widths = target.model.get("hidden_dims") or [128]
         return target.set_model("hidden_dims", [widths[0]] * value)

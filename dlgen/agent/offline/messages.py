@@ -122,6 +122,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "max_len raised to {length} to fit the sequences.",
         "max_len 提高到 {length} 以容纳输入序列。",
     ),
+    "latent_lowered": (
+        "latent_dim lowered from {old} to {new} so that it compresses the {features} inputs.",
+        "latent_dim 从 {old} 降为 {new}，使其小于 {features} 维输入。",
+    ),
     "resize_multiple": (
         "Images of {old} are resized to {new}, a multiple of {factor} as the network's "
         "down-sampling needs.",

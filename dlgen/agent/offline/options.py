@@ -7,7 +7,7 @@ Switches named without a value get a documented default (e.g. "早停" -> patien
 
 from __future__ import annotations
 
-from dlgen.agent.offline.readers import Reader, constant, reader
+from dlgen.agent.offline.readers import UNSET, Reader, constant, reader
 
 # Defaults for switches the request names without a value.
 FLAG_DEFAULTS: dict[str, object] = {
@@ -23,12 +23,12 @@ OPTION_READERS: tuple[Reader, ...] = (
     # Noise schedules first: "cosine noise schedule" is not a learning-rate schedule.
     reader(
         "beta_schedule",
-        r"cosine\s*(?:beta|noise|variance)\s*schedul\w*|余弦噪声(?:调度|表)?|余弦\s*beta",
+        r"(?:cosine|余弦)\s*(?:beta|noise|variance|噪声|方差)\s*(?:schedul\w*|调度|表)?",
         constant("cosine"),
     ),
     reader(
         "beta_schedule",
-        r"linear\s*(?:beta|noise|variance)\s*schedul\w*|线性噪声(?:调度|表)?|线性\s*beta",
+        r"(?:linear|线性)\s*(?:beta|noise|variance|噪声|方差)\s*(?:schedul\w*|调度|表)?",
         constant("linear"),
     ),
     reader("precision", r"\bbf16\b|bfloat16", constant("bf16")),
@@ -56,19 +56,19 @@ OPTION_READERS: tuple[Reader, ...] = (
         r"constant\s*(?:lr|learning\s*rate)|固定学习率|no\s*(?:lr\s*)?scheduler|不用(?:学习率)?调度",
         constant("none"),
     ),
-    reader("warmup_epochs", r"warm[\s-]*up|预热|热身", constant(None)),
+    reader("warmup_epochs", r"warm[\s-]*up|预热|热身", constant(UNSET)),
     reader(
         "early_stopping_patience",
         r"early[\s_-]*stop(?:ping)?|早停|提前停止|提前终止",
-        constant(None),
+        constant(UNSET),
     ),
-    reader("label_smoothing", r"label[\s_-]*smoothing|标签平滑", constant(None)),
-    reader("mixup_alpha", r"\bmixup\b", constant(None)),
-    reader("cutmix_alpha", r"\bcutmix\b", constant(None)),
+    reader("label_smoothing", r"label[\s_-]*smoothing|标签平滑", constant(UNSET)),
+    reader("mixup_alpha", r"\bmixup\b", constant(UNSET)),
+    reader("cutmix_alpha", r"\bcutmix\b", constant(UNSET)),
     reader(
         "grad_accum_steps",
         r"梯度累积|梯度累加|gradient[\s_-]*accumulation|grad[\s_-]*accum\w*",
-        constant(None),
+        constant(UNSET),
     ),
     reader(
         "compile",

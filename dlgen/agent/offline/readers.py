@@ -88,10 +88,9 @@ def read_all(
     return readings
 
 
-def as_int(match: re.Match[str]) -> int | None:
-    """The named group ``v`` as a positive integer."""
-    value = int(match.group("v"))
-    return value if value > 0 else None
+def as_int(match: re.Match[str]) -> int:
+    """The named group ``v`` as an integer (validation rejects non-positive sizes)."""
+    return int(match.group("v"))
 
 
 def as_float(match: re.Match[str]) -> float | None:
@@ -100,6 +99,16 @@ def as_float(match: re.Match[str]) -> float | None:
         return float(match.group("v"))
     except ValueError:
         return None
+
+
+class _Unset:
+    """Marks a switch the request names without a value (e.g. "早停" without patience)."""
+
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+UNSET: Any = _Unset()
 
 
 def constant(value: Any) -> Parser:

@@ -8,6 +8,7 @@ from dlgen.agent.offline.draft import Draft
 from dlgen.agent.offline.fill import TRAINING_SLOTS
 from dlgen.agent.offline.messages import OPTION_NAMES
 from dlgen.agent.offline.options import FLAG_DEFAULTS
+from dlgen.agent.offline.readers import UNSET
 from dlgen.errors import UsageError
 from dlgen.spec.common import ACTIVATIONS, OPTIMIZERS
 
@@ -44,7 +45,7 @@ def build_training(draft: Draft) -> dict[str, Any]:
         if reading is None:
             continue
         value = reading.value
-        if value is None:  # a switch named without its value
+        if value is UNSET:  # a switch named without its value
             value = FLAG_DEFAULTS[slot]
             english, chinese = OPTION_NAMES[slot]
             draft.assume("flag_default", option=chinese if draft.language == "zh" else english,
@@ -78,9 +79,9 @@ def _switches(draft: Draft, training: dict[str, Any]) -> None:
 def _fit_warmup(draft: Draft, training: dict[str, Any]) -> None:
     epochs = int(training.get("epochs", 100))
     warmup = int(training.get("warmup_epochs", 0))
-    if warmup < epochs or "training.warmup_epochs" in draft.explicit:
+    if warmup < epochs or draft.value("warmup_epochs") not in (None, UNSET):
         return
-    new = epochs // 10
+    new = max(1, epochs // 10) if epochs > 1 else 0
     training["warmup_epochs"] = new
     draft.assume("warmup_clamped", old=warmup, epochs=epochs, new=new)
 
