@@ -152,6 +152,8 @@ class A:
 def test_exemptions() -> None:
     """Tests, fixtures, private helpers, properties and caught raises need no sections."""
     source = '''\
+from typing import Protocol
+
 import pytest
 
 
@@ -189,6 +191,18 @@ class B:
     def abstract(self) -> None:
         """To be overridden."""
         raise NotImplementedError
+
+    def names(self) -> set[str]:
+        """Returns the names (Google style allows this instead of a Returns: section)."""
+        return {"a"}
+
+
+class Task(Protocol):
+    """An interface."""
+
+    def step(self, batch: int) -> int:
+        """Declared here, documented where implemented."""
+        ...
 '''
     assert check_source(source, "tests/test_a.py") == []
 
@@ -200,7 +214,7 @@ from collections.abc import Iterator
 
 
 def items(*args: int, **kwargs: int) -> Iterator[int]:
-    """Yield items.
+    """Produce items.
 
     Args:
         *args: Values.

@@ -18,17 +18,18 @@ def test_failing_test_is_reported_with_its_id_and_line(make_project: MakeProject
                 """Planted failure."""
                 assert 1 + 1 == 3
             '''})
-    check = validate(root, checks=["tests"]).check("tests")
+    report = validate(root, checks=["tests"])
+    check = report.check("tests")
     assert check is not None and check.status == "failed"
-    finding = only(validate(root, checks=["tests"]), "DLG601")
+    finding = only(report, "DLG601")
     assert finding.file == "tests/test_fail.py"
     assert finding.line == line_of(root, "tests/test_fail.py", "def test_arithmetic")
     assert "tests/test_fail.py::test_arithmetic" in finding.message
     assert check.metrics == {"passed": 2, "failed": 1}
 
 
-def test_collection_error_and_empty_suite(make_project: MakeProject) -> None:
-    """An import error while collecting is an error finding; no tests at all is one too."""
+def test_collection_error(make_project: MakeProject) -> None:
+    """An import error while collecting a test file is reported at that file."""
     root = make_project({"tests/test_broken.py": "import not_a_module_anywhere\n"})
     finding = only(validate(root, checks=["tests"]), "DLG602")
     assert finding.file == "tests/test_broken.py"

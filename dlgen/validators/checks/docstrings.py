@@ -21,7 +21,10 @@ What it catches:
 Why: the generated code is the product users read; a docstring that lists arguments
 that do not exist or hides the shapes of tensors is worse than none. ``forward``
 methods are held to the same rule although they override ``nn.Module.forward``.
-Test functions and pytest fixtures need a docstring but no ``Args:``/``Returns:``.
+Test functions and pytest fixtures need a docstring but no sections; so do
+``@overload`` stubs and the method declarations of a ``Protocol``. As the Google style
+guide allows, a docstring whose summary starts with "Returns"/"Yields" needs no
+``Returns:`` section, and properties document their value in the summary.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ _SHAPE = re.compile(
 _TENSOR = re.compile(r"\bTensor\b")
 _NO_VALUE = {"None", "NoReturn", "Never", "typing.NoReturn", "typing.Never"}
 _EXEMPT_RAISES = {"NotImplementedError"}
+# Google style: "Returns:" may be left out when the summary starts with "Returns"/"Yields".
+_RETURNS_SUMMARY = re.compile(r"^\s*(Returns?|Yields?)\b")
 
 
 def parse_sections(doc: str) -> dict[str, list[str]]:
@@ -224,6 +229,17 @@ def direct_raises(fn: ast.AST) -> dict[str, int]:
     return found
 
 
+def _is_protocol(cls: ast.ClassDef | None) -> bool:
+    """Whether a class derives from ``Protocol`` (its methods are declarations)."""
+    if cls is None:
+        return False
+    for base in cls.bases:
+        target = base.value if isinstance(base, ast.Subscript) else base
+        if ast.unparse(target).split(".")[-1] == "Protocol":
+            return True
+    return False
+
+
 def _mentions_tensor(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Whether a parameter or return annotation mentions ``Tensor``."""
     args = fn.args
@@ -305,22 +321,23 @@ class _Visitor:
         if documented is not None:
             self.check_extra(fn, documented, params, what)
         public = scope.public and not fn.name.startswith("_")
-        if not public or _has_decorator(fn, "overload"):
+        if not public or _has_decorator(fn, "overload") or _is_protocol(scope.cls):
             return
         exempt = (scope.in_tests and fn.name.startswith("test")) or _has_decorator(fn, "fixture")
+        if exempt:
+            return
         prop = _has_decorator(fn, "property", "cached_property", "setter", "getter")
-        if not exempt and not prop and params and documented is None:
+        if not prop and params and documented is None:
             self.add(
                 "DLG203",
                 fn,
                 f"{what} has parameters ({', '.join(params)}) but no Args: section",
                 "Add an Args: section with one `name: description` line per parameter.",
             )
-        if not exempt and not prop:
+        if not prop and not _RETURNS_SUMMARY.match(doc):
             self.check_returns(fn, sections, what)
-        if not exempt:
-            self.check_raises(fn, sections, what)
-            self.check_shapes(fn, doc, what)
+        self.check_raises(fn, sections, what)
+        self.check_shapes(fn, doc, what)
 
     def check_init(
         self,

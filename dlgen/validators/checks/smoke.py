@@ -33,7 +33,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import dlgen
 from dlgen.validators.project import SMOKE_ENTRY, Project, copy_project
 from dlgen.validators.registry import CheckOptions, register_check, result_from
 from dlgen.validators.report import CheckResult, Finding, Severity
@@ -71,7 +70,7 @@ MAX_PARAM_FINDINGS = 20
 
 def _dlgen_path(scratch: Path) -> Path:
     """A directory holding only ``dlgen`` (a link to this package), for the child's path."""
-    package = Path(dlgen.__file__).resolve().parent
+    package = Path(__file__).resolve().parents[2]  # .../dlgen (this file: dlgen/validators/checks)
     holder = scratch / "_dlgen_path"
     holder.mkdir()
     try:
