@@ -18,8 +18,9 @@ import json
 import re
 import subprocess
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -45,6 +46,7 @@ _SIBLING_IMPORT = re.compile(r"^\s*from\s+\.([a-z_][a-z0-9_]*)\s+import\b", re.M
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 _DEBUG_MAX_IMAGE_SIZE = 64
 _BYTES_PER_ELEMENT = {"fp32": 4, "bf16": 2, "fp16": 2}
+_FORMAT_WORKERS = 4
 
 
 class TemplateProblem(DlgenError):
@@ -89,9 +91,13 @@ def render(spec: Spec, *, templates: Path | None = None) -> dict[str, str]:
         text = source.origin.read_text(encoding="utf-8")
         if source.jinja:
             text = _render_text(environment, source, text, context)
-        if path.endswith(".py"):
-            text = format_python(text, path=path, package=spec.package_name)
         files[path] = text
+    python = [path for path in files if path.endswith(".py")]
+    with ThreadPoolExecutor(max_workers=_FORMAT_WORKERS) as pool:
+        formatted = pool.map(
+            lambda path: format_python(files[path], path=path, package=spec.package_name), python
+        )
+        files.update(zip(python, formatted, strict=True))
     files[".dlgen/spec.yaml"] = spec_manifest(spec)
     return dict(sorted(files.items()))
 
@@ -435,6 +441,7 @@ def _tree_lines(node: dict[str, Any], depth: int, lines: list[str]) -> None:
 # Formatting ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def format_python(text: str, *, path: str, package: str) -> str:
     """Canonical Python: ruff's import sort, then black, with the project's settings.
 

@@ -137,6 +137,8 @@ class Trainer:
             self.device.type, enabled=self.config.precision == "fp16"
         )
         self.state = TrainState()
+        self._last_saved_step: int | None = None
+        self._step_checkpoint_due = False
         self.checkpoints = CheckpointManager(
             self.checkpoint_dir, self.config.keep_last_checkpoints, task.monitor_mode
         )
@@ -232,7 +234,9 @@ class Trainer:
                 stopped = self._train_epoch()
                 if stopped:
                     result.val_metrics = self.evaluate("val")
-                    result.last_checkpoint = self.save_checkpoint(result.val_metrics)
+                    if self._last_saved_step != self.state.global_step:
+                        self.save_checkpoint(result.val_metrics)
+                    result.last_checkpoint = self.checkpoints.path_for(self.state.global_step)
                     result.stop_reason = "max_steps"
                     return result
                 result.stop_reason, result.val_metrics, checkpoint = self._end_epoch()
@@ -304,7 +308,10 @@ class Trainer:
                     window_batches = 0
                 every = self.config.checkpoint_every_steps
                 if every is not None and self.state.global_step % every == 0:
-                    self.save_checkpoint()
+                    if index + 1 < total:
+                        self.save_checkpoint()
+                    else:  # the epoch's last step: the end-of-epoch checkpoint covers it
+                        self._step_checkpoint_due = True
                 if self.config.max_steps is not None and (
                     self.state.global_step >= self.config.max_steps
                 ):
@@ -392,8 +399,10 @@ class Trainer:
             self.logger.log_scalars(metrics, self.state.global_step, "val/")
             reason = self._track_metric(metrics)
         checkpoint = None
-        if (finished_epoch + 1) % self.config.checkpoint_every == 0 or last or reason != "completed":
+        due = (finished_epoch + 1) % self.config.checkpoint_every == 0 or self._step_checkpoint_due
+        if due or last or reason != "completed":
             checkpoint = self.save_checkpoint(metrics)
+            self._step_checkpoint_due = False
         return reason, metrics, checkpoint
 
     def _track_metric(self, metrics: dict[str, float]) -> str:
@@ -525,6 +534,7 @@ class Trainer:
             self.checkpoints.save(state, self.state.global_step)
             self.logger.info(f"saved checkpoint {path}")
         self.context.barrier()
+        self._last_saved_step = self.state.global_step
         return path
 
     def resume(self, path: Path | str) -> None:
@@ -563,6 +573,7 @@ class Trainer:
             bad_evaluations=int(state["bad_evaluations"]),
         )
         self.checkpoints.best_metric = self.state.best_metric
+        self._last_saved_step = self.state.global_step
         restore_rng_state(state["rng"])
         self.logger.info(
             f"resumed from {path}: epoch {self.state.epoch}, batch {self.state.batch_in_epoch}, "

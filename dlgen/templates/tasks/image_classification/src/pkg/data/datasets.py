@@ -22,10 +22,14 @@ from .transforms import eval_transform, train_transform
 Sample = tuple[torch.Tensor, torch.Tensor]
 _DIGITS_MAX = 16.0
 _DIGITS_TEST_FRACTION = 0.3
+_NOISE_SCALE = 0.5
 
 
 class SyntheticImages(Dataset[Sample]):
     """Random images with learnable class structure: a class prototype plus noise.
+
+    A prototype is a spatial pattern plus a per-channel offset, so classes stay apart
+    even after global pooling; the noise has half the prototypes' scale.
 
     Sample ``i`` depends only on ``(seed, i)``, so any worker produces it identically.
 
@@ -44,7 +48,9 @@ class SyntheticImages(Dataset[Sample]):
         if min(length, channels, size, num_classes) < 1:
             raise ValueError("synthetic data needs length, channels, size and classes >= 1")
         generator = torch.Generator().manual_seed(seed)
-        self.prototypes = torch.randn(num_classes, channels, size, size, generator=generator)
+        pattern = torch.randn(num_classes, channels, size, size, generator=generator)
+        offset = torch.randn(num_classes, channels, 1, 1, generator=generator)
+        self.prototypes = pattern + offset
         self.length = length
         self.num_classes = num_classes
         self.noise_seed = (seed * 1_000_003 + split) * 10_000_019
@@ -74,7 +80,8 @@ class SyntheticImages(Dataset[Sample]):
         label = index % self.num_classes
         generator = torch.Generator().manual_seed(self.noise_seed + index)
         noise = torch.randn(self.prototypes.shape[1:], generator=generator)
-        return self.prototypes[label] + noise, torch.tensor(label, dtype=torch.long)
+        image = self.prototypes[label] + _NOISE_SCALE * noise
+        return image, torch.tensor(label, dtype=torch.long)
 
 
 class TensorImages(Dataset[Sample]):
