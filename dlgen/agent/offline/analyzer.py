@@ -106,9 +106,8 @@ def _fill(draft: Draft) -> None:
     model.update(draft.model)
     target = _target(draft, model, data)
     for slot in apply_slots(target):
-        if slot not in ("amp",):
-            draft.assume("ignored", text=draft.readings[slot].text.strip(),
-                         family=draft.name_of(family.names))  # fmt: skip
+        draft.assume("ignored", text=draft.readings[slot].text.strip(),
+                     family=draft.name_of(family.names))  # fmt: skip
     draft.model, draft.data = target.model, target.data
     draft.explicit.update(target.explicit)
     _check_variant(draft)

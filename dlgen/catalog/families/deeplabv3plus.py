@@ -86,7 +86,7 @@ FAMILY = ArchitectureFamily(
     key="deeplabv3plus",
     names=Names(
         en="DeepLabV3+",
-        zh="DeepLabV3+",
+        zh="DeepLabV3+语义分割网络",
         aliases=(
             "deeplabv3+",
             "deeplabv3plus",

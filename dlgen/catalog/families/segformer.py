@@ -111,7 +111,7 @@ FAMILY = ArchitectureFamily(
     key="segformer",
     names=Names(
         en="SegFormer",
-        zh="SegFormer",
+        zh="SegFormer分割Transformer",
         aliases=("segformer", "seg former", "mix transformer", "mit encoder"),
     ),
     hparams_model=SegFormerHParams,
