@@ -1,0 +1,74 @@
+"""The typed data config: the ``data`` section of the YAML, checked on load."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SOURCES = ("text", "synthetic")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Every option of ``configs/data/*.yaml``; see that file for what each one does."""
+
+    name: str
+    source: str
+    vocab_size: int
+    block_size: int
+    root: str = "data"
+    file: str = "input.txt"
+    split_files: tuple[str, str, str] | None = None
+    split_fractions: tuple[float, float, float] = (0.9, 0.05, 0.05)
+    train_stride: int | None = None
+    synthetic_characters: int = 400_000
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Check values against each other.
+
+        Raises:
+            ValueError: Naming the offending key and what it accepts.
+        """
+        if self.source not in SOURCES:
+            raise ValueError(f"data.source={self.source!r} is not one of {list(SOURCES)}")
+        for name in ("vocab_size", "block_size", "synthetic_characters"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"data.{name}={getattr(self, name)} must be >= 1")
+        if self.train_stride is not None and self.train_stride < 1:
+            raise ValueError(f"data.train_stride={self.train_stride} must be >= 1 or null")
+        if self.split_files is not None and len(self.split_files) != 3:
+            raise ValueError("data.split_files needs three names (train, val, test) or null")
+        if len(self.split_fractions) != 3 or any(f <= 0 for f in self.split_fractions):
+            raise ValueError("data.split_fractions needs three positive shares: train, val, test")
+
+    @property
+    def stride(self) -> int:
+        """Tokens between the starts of consecutive training chunks (``block_size`` if unset)."""
+        return self.train_stride or self.block_size
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> DataConfig:
+        """Build from the ``data`` config section.
+
+        Args:
+            values: The section (a DictConfig or a dict).
+
+        Returns:
+            The checked config.
+
+        Raises:
+            ValueError: If a key is unknown or a value is invalid.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(str(key) for key in values if key not in known)
+        if unknown:
+            raise ValueError(f"unknown data option(s) {unknown}; known: {sorted(known)}")
+        kwargs = {str(key): value for key, value in values.items()}
+        if kwargs.get("split_files") is not None:
+            kwargs["split_files"] = tuple(str(value) for value in kwargs["split_files"])
+        if "split_fractions" in kwargs:
+            kwargs["split_fractions"] = tuple(float(v) for v in kwargs["split_fractions"])
+        return cls(**kwargs)
