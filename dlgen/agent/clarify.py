@@ -6,7 +6,8 @@ from ``Analysis.explicit``) and nothing the request did state implies it (a name
 dataset implies its task and shape; a single-task family implies its task). At most
 three short questions are asked, in the user's language, each with the current
 value as its default; :func:`apply_answers` appends the answers to the request so
-that it can be analyzed again.
+that it can be analyzed again. A default that follows from another assumption (the
+input shape of the assumed dataset) is dropped when that assumption was changed.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class _Essential:
     assumed: Callable[[Analysis], bool]
     question: Callable[[Analysis], tuple[str, str]]  # (text, default)
     answer: Callable[[str, str], str]  # (language, answer) -> line for the request
+    follows: str | None = None  # the essential this one's default derives from
 
 
 def _is_catalog_dataset(name: str) -> bool:
@@ -121,6 +123,7 @@ ESSENTIALS: tuple[_Essential, ...] = (
         _shape_assumed,
         _shape_question,
         lambda lang, a: pick(lang, f"Input shape: {a}.", f"输入形状：{a}。"),
+        follows="dataset",
     ),
 )
 _BY_KEY = {essential.key: essential for essential in ESSENTIALS}
@@ -159,19 +162,24 @@ def apply_answers(
         request: The original request.
         questions: The questions asked.
         answers: One answer per question (in order, or by ``Question.key``); an empty
-            or missing answer takes the question's default.
+            or missing answer takes the question's default, except that a default
+            deriving from a changed answer (the shape of a replaced dataset) is dropped.
 
     Returns:
         The augmented request, to analyze again.
     """
-    lines = []
+    lines, changed = [], set()
     for index, question in enumerate(questions):
         if isinstance(answers, Mapping):
-            given = answers.get(question.key)
+            given = _clean(answers.get(question.key))
         else:
-            given = answers[index] if index < len(answers) else None
-        answer = _clean(given) or question.default
-        lines.append(_BY_KEY[question.key].answer(question.language, answer))
+            given = _clean(answers[index]) if index < len(answers) else ""
+        if given and given != question.default:
+            changed.add(question.key)
+        essential = _BY_KEY[question.key]
+        if given in ("", question.default) and essential.follows in changed:
+            continue  # the default belonged to the assumption the user replaced
+        lines.append(essential.answer(question.language, given or question.default))
     if not lines:
         return request
     return request.rstrip() + "\n" + "\n".join(lines)

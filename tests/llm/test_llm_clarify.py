@@ -43,11 +43,25 @@ def test_apply_answers_appends_answers_or_defaults() -> None:
         Question("dataset", "Which dataset?", "cifar10"),
         Question("input_shape", "Shape?", "3x32x32"),
     ]
-    augmented = apply_answers("ViT please", questions, ["  mnist\n", ""])
-    assert augmented == "ViT please\nDataset: mnist.\nInput shape: 3x32x32."
+    augmented = apply_answers("ViT please", questions, ["  cifar10\n", ""])
+    assert augmented == "ViT please\nDataset: cifar10.\nInput shape: 3x32x32."
+    custom = apply_answers("ViT please", questions, ["mnist", "1 x 28 x 28"])
+    assert custom == "ViT please\nDataset: mnist.\nInput shape: 1 x 28 x 28."
     by_key = apply_answers("ViT please", questions, {"input_shape": "1x28x28"})
     assert by_key.endswith("Dataset: cifar10.\nInput shape: 1x28x28.")
     assert apply_answers("ViT please", [], []) == "ViT please"
+
+
+def test_a_default_shape_is_dropped_when_the_dataset_changes() -> None:
+    questions = [
+        Question("dataset", "Which dataset?", "imagenet"),
+        Question("input_shape", "Shape?", "3x224x224"),
+    ]
+    for shape_answer in ("", "3x224x224"):  # Enter, or the CLI echoing the default
+        augmented = apply_answers("ViT please", questions, ["mnist", shape_answer])
+        assert augmented == "ViT please\nDataset: mnist."
+    kept = apply_answers("ViT please", questions, ["imagenet", ""])
+    assert kept.endswith("Input shape: 3x224x224.")
 
 
 def test_apply_answers_in_chinese_and_answers_are_bounded() -> None:
