@@ -7,6 +7,7 @@ something else; the message names the closest supported family.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from dlgen.catalog.base import Names
 
@@ -20,18 +21,26 @@ class UnsupportedEntry:
         names: Display names and the aliases the analyzer recognises.
         what: What it is, in English and Chinese.
         closest: Key of the closest supported family, or None when nothing is close.
+        kind: "architecture" (or task) the catalog lacks, or "dataset" it has no loader for.
     """
 
     key: str
     names: Names
     what: tuple[str, str]
     closest: str | None = None
+    kind: Literal["architecture", "dataset"] = "architecture"
 
 
 def _entry(
     key: str, en: str, zh: str, aliases: tuple[str, ...], what: tuple[str, str], closest: str | None
 ) -> UnsupportedEntry:
     return UnsupportedEntry(key, Names(en=en, zh=zh, aliases=aliases), what, closest)
+
+
+def _dataset(
+    key: str, en: str, aliases: tuple[str, ...], what: tuple[str, str]
+) -> UnsupportedEntry:
+    return UnsupportedEntry(key, Names(en=en, zh=en, aliases=aliases), what, kind="dataset")
 
 
 _DETECTION = ("object detection", "目标检测")
@@ -302,5 +311,32 @@ UNSUPPORTED: tuple[UnsupportedEntry, ...] = (
         ),
         ("classical machine learning (not deep learning)", "传统机器学习（非深度学习）"),
         "mlp",
+    ),
+    _dataset(
+        "coco",
+        "MS COCO",
+        ("coco", "ms coco", "mscoco", "coco2017"),
+        ("detection and captioning images", "检测与描述图像数据集"),
+    ),
+    _dataset(
+        "laion",
+        "LAION",
+        ("laion", "laion-5b", "laion-400m"),
+        ("web-scale image-text pairs", "网络规模图文对"),
+    ),
+    _dataset(
+        "kitti",
+        "KITTI",
+        ("kitti",),
+        ("driving scenes for detection and depth", "自动驾驶检测与深度数据"),
+    ),
+    _dataset(
+        "librispeech", "LibriSpeech", ("librispeech", "libri speech"), ("speech audio", "语音音频")
+    ),
+    _dataset(
+        "openwebtext",
+        "OpenWebText",
+        ("openwebtext", "open web text", "the pile", "c4"),
+        ("a web-scale text corpus", "网络规模文本语料"),
     ),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dlgen.agent.offline.readers import Reader, reader
+from dlgen.agent.offline.readers import Parser, Reader, constant, reader
 from dlgen.spec.common import Task
 
 
@@ -41,8 +41,8 @@ def _intent(*tasks: Task, strong: bool = True) -> Intent:
     return Intent(tuple(tasks), strong)
 
 
-def _fixed(intent: Intent) -> object:
-    return lambda _match: intent
+def _fixed(intent: Intent) -> Parser:
+    return constant(intent)
 
 
 INTENT_READERS: tuple[Reader, ...] = (
@@ -109,7 +109,7 @@ INTENT_READERS: tuple[Reader, ...] = (
         r"回归|regression|房价预测|price\s*prediction",
         _fixed(_intent(Task.TABULAR_REGRESSION)),
     ),
-    reader("task", r"分类|classif\w*|识别|recogni\w*|classifier", lambda _m: _CLASSIFICATION),
+    reader("task", r"分类|classif\w*|识别|recogni\w*|classifier", _fixed(_CLASSIFICATION)),
     reader(
         "task",
         r"预测|predict\w*",

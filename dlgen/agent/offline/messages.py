@@ -151,6 +151,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{name} ({what}) is not supported by dlgen. {closest}",
         "dlgen 不支持 {name}（{what}）。{closest}",
     ),
+    "unsupported_dataset": (
+        "{name} ({what}) is not a dataset dlgen can load; `dlgen list` shows those it can. "
+        "For your own images or tables, use custom_folder or custom_csv and set their facts.",
+        "dlgen 无法加载数据集 {name}（{what}）；`dlgen list` 列出可用的数据集。"
+        "自己的图片或表格数据请使用 custom_folder 或 custom_csv，并设置其参数。",
+    ),
     "closest": (
         "The closest supported family is {family} ({key}).",
         "最接近的受支持架构是 {family}（{key}）。",

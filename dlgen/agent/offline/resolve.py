@@ -62,15 +62,31 @@ def check_unsupported(draft: Draft) -> None:
         if match.term.kind != "unsupported":
             continue
         entry = next(e for e in UNSUPPORTED if e.key == match.term.key)
+        what = entry.what[1] if draft.language == "zh" else entry.what[0]
+        if entry.kind == "dataset":
+            raise UsageError(
+                say(
+                    "unsupported_dataset",
+                    draft.language,
+                    name=draft.name_of(entry.names),
+                    what=what,
+                ),
+                hint="dlgen list",
+            )
         if entry.closest:
             family = catalog.family(entry.closest)
             closest = say("closest", draft.language, family=draft.name_of(family.names),
                           key=family.key)  # fmt: skip
         else:
             closest = say("no_closest", draft.language)
-        what = entry.what[1] if draft.language == "zh" else entry.what[0]
         raise UsageError(
-            say("unsupported", draft.language, name=match.text, what=what, closest=closest),
+            say(
+                "unsupported",
+                draft.language,
+                name=draft.name_of(entry.names),
+                what=what,
+                closest=closest,
+            ),
             hint="dlgen list",
         )
 
@@ -185,6 +201,8 @@ def _choose_task(draft: Draft) -> Task | None:
             return candidates[0]
     if dataset is not None and (family is None or dataset.task in family.tasks):
         return dataset.task
+    if dataset is not None and family is not None and (family.key, dataset.task) in REDIRECTS:
+        return dataset.task  # e.g. "Transformer on CIFAR-10" is a ViT
     if family is not None:
         draft.assume("default_task", family=draft.name_of(family.names),
                      task=task_name(family.default_task, draft.language))  # fmt: skip
