@@ -79,7 +79,7 @@ def _auto(request: str, options: dict[str, Any]) -> Analysis:
     try:
         return _with_llm(request, cls.from_options(options), offline)
     except LLMError as exc:
-        log.warning("%s failed, falling back to the offline analyzer: %s", cls.name, exc.message)
+        log.info("%s failed, falling back to the offline analyzer: %s", cls.name, exc.message)
         note = pick(
             language,
             f"auto: the {cls.title} backend failed ({exc.message}); used the offline analyzer.",
