@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -164,12 +165,26 @@ def _obtain_spec(request: str | None, spec_file: Path | None, params: dict[str, 
         return _load_spec_file(spec_file)
     if request is None:
         raise click.UsageError("give a REQUEST (in quotes) or --spec FILE")
+    if params.get("verbose"):
+        _enable_verbose_logging()
     analysis = analyze_detailed(request, params["backend"], **_llm_options(params))
     if params.get("interactive"):
         analysis = _clarify(request, analysis, params)
     if params.get("verbose"):
         _log_analysis(analysis)
+    for note in analysis.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
     return analysis
+
+
+def _enable_verbose_logging() -> None:
+    """Show dlgen's INFO logs (LLM model, prompt versions, attempts, tokens) on stderr."""
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger("dlgen")
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        logger.addHandler(RichHandler(console=console, show_time=False, show_path=False))
+    logger.setLevel(logging.INFO)
 
 
 def _clarify(request: str, analysis: Any, params: dict[str, Any]) -> Any:
@@ -192,8 +207,6 @@ def _clarify(request: str, analysis: Any, params: dict[str, Any]) -> Any:
 
 def _log_analysis(analysis: Any) -> None:
     console.print(f"[dim]backend: {analysis.backend}[/]")
-    for note in analysis.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}")
     if analysis.usage is not None:
         usage = analysis.usage
         console.print(
@@ -437,7 +450,7 @@ def spec_command(
                 payload["usage"] = _usage(analysis)
             click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         else:
-            _print_spec_summary(spec, analysis)
+            _print_spec_summary(spec)
         return EXIT_OK
 
     _run(action, language)
@@ -455,7 +468,7 @@ def _usage(analysis: Any) -> dict[str, Any] | None:
     }
 
 
-def _print_spec_summary(spec: Spec, analysis: Any) -> None:
+def _print_spec_summary(spec: Spec) -> None:
     lang = spec.language
     family = spec.family
     variant = family.variant(spec.model.variant).names.en if spec.model.variant else None
@@ -499,9 +512,6 @@ def _print_spec_summary(spec: Spec, analysis: Any) -> None:
         table.add_row(f"[bold]{key}[/]", escape(value))
     stdout.print(table)
     _print_assumptions(spec)
-    if analysis is not None:
-        for note in analysis.notes:
-            console.print(f"[yellow]note:[/] {escape(note)}")
 
 
 # ---------------------------------------------------------------------------- list
