@@ -115,7 +115,9 @@ def _layers(target: Target, value: int) -> bool:
     if "channels" in target.fields and "channels" not in target.readings:
         base = (target.model.get("channels") or [32])[0]
         return target.set_model("channels", [base * 2**i for i in range(value)])
-    if "hidden_dims" in target.fields and "hidden" not in target.readings:
+    if "hidden_dims" in target.fields:
+        if "hidden" in target.readings:
+            return True  # _hidden repeats the width `value` times
         widths = target.model.get("hidden_dims") or [128]
         return target.set_model("hidden_dims", [widths[0]] * value)
     return False

@@ -205,7 +205,8 @@ class Lexicon:
         covered = [any(m.start <= w.start() < m.end for m in exact) for w in words]
         for index, word in enumerate(words):
             token = word.group()
-            if covered[index] or len(token) < 4 or not token.isalpha() or token in _STOPWORDS:
+            letters = sum(char.isalpha() for char in token)
+            if covered[index] or letters < 4 or not token[0].isalpha() or token in _STOPWORDS:
                 continue
             best = self._best_window(text, words, index)
             if best is not None:

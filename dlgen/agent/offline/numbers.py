@@ -197,9 +197,11 @@ NUMBER_READERS: tuple[Reader, ...] = (
         rf"(?:hidden(?:[\s_-]*(?:dim(?:ension)?|size|units?|layer(?:\s*size)?|state(?:\s*size)?|channels))?|隐藏层(?:维度|大小|单元数?|神经元数?)?|隐层(?:维度|大小)?|隐藏维度|隐藏单元数?|隐状态维度|\bd[\s_]*model|模型维度|嵌入宽度){SEP}{SINT}",
         as_int,
     ),
+    reader("hidden", rf"(?:每层|each\s*layer\s*(?:has|with|of)?)\s*{INT}\s*(?:个)?", as_int),
     reader(
         "hidden",
-        rf"{INT}\s*(?:维|-?dim(?:ensional)?)?\s*(?:的)?\s*(?:hidden(?:\s*(?:units|size|dim))?|隐藏(?:单元|维度|层)|神经元)",
+        rf"{INT}\s*(?:个)?\s*(?:维|-?dim(?:ensional)?)?\s*(?:的)?\s*"
+        r"(?:hidden(?:\s*(?:units|size|dim))?|隐藏(?:单元|维度|层)|神经元|units\b)",
         as_int,
     ),
     reader(
@@ -276,7 +278,7 @@ NUMBER_READERS: tuple[Reader, ...] = (
         rf"(?:输入序列长度|输入长度|序列长度|输入窗口(?:长度)?|回看窗口|历史窗口|窗口长度|滑动窗口(?:长度)?|seq(?:uence)?[\s_-]*len(?:gth)?|input[\s_-]*(?:length|window|len|steps)|look[\s_-]*back(?:\s*window)?|history\s*length|文本长度|句子长度){SEP}{SINT}",
         as_int,
     ),
-    reader("seq_len", rf"(?:过去|历史|最近)\s*{INT}\s*{_STEP_UNIT}", as_int),
+    reader("seq_len", rf"(?:过去|历史|最近|输入)\s*{INT}\s*{_STEP_UNIT}", as_int),
     reader("seq_len", rf"(?:past|last|previous)\s*{INT}\s*{_STEP_UNIT}", as_int),
     reader(
         "features",

@@ -51,8 +51,13 @@ class Reading:
 
 
 def reader(slot: str, pattern: str, parse: Parser) -> Reader:
-    """A reader with a compiled pattern."""
-    return Reader(slot, re.compile(pattern), parse)
+    """A reader with a compiled pattern.
+
+    Patterns are ASCII-mode: ``\\b`` and ``\\w`` see only Latin letters and digits, so
+    "用sgd" has a word edge between the ideograph and "sgd" (Unicode mode would treat
+    both as word characters). The text is normalized, so digits are already ASCII.
+    """
+    return Reader(slot, re.compile(pattern, re.ASCII), parse)
 
 
 def read_all(

@@ -173,17 +173,20 @@ def _as_backbone(draft: Draft, family: ArchitectureFamily, match: Match) -> bool
     field = family.hparams_model.model_fields.get("backbone")
     if field is None or match.term.kind != "variant":
         return False
-    choices = getattr(field.annotation, "__args__", ())
-    if match.term.variant not in choices:
+    if match.term.variant not in getattr(field.annotation, "__args__", ()):
         return False
-    draft.model["backbone"] = match.term.variant
-    draft.explicit["model.backbone"] = match.term.variant
+    _set_backbone(draft, family, str(match.term.variant), match.text)
+    return True
+
+
+def _set_backbone(draft: Draft, family: ArchitectureFamily, backbone: str, text: str) -> None:
+    draft.model["backbone"] = backbone
+    draft.explicit["model.backbone"] = backbone
+    draft.assume("backbone", variant=text, family=draft.name_of(family.names))
     for variant in family.variants:
-        if variant.hparams.get("backbone") == match.term.variant:
+        if variant.hparams.get("backbone") == backbone:
             draft.variant, draft.variant_named = variant, True
             draft.explicit["model.variant"] = variant.key
-    draft.assume("backbone", variant=match.text, family=draft.name_of(family.names))
-    return True
 
 
 def _choose_task(draft: Draft) -> Task | None:
@@ -237,12 +240,33 @@ def _redirect(draft: Draft) -> None:
         draft.assume("family_redirect", family_asked=asked, task=task_name(task, draft.language),
                      family=draft.name_of(draft.family.names))  # fmt: skip
         return
+    host = _backbone_host(draft, task)
+    if host is not None and draft.variant is not None:
+        named = draft.variant
+        draft.family, draft.variant, draft.variant_named = host, None, False
+        draft.explicit.pop("model.variant", None)
+        _set_backbone(draft, host, named.key, draft.name_of(named.names))
+        draft.explicit["model.family"] = host.key
+        return
     serving = [f.key for f in catalog.all_families() if task in f.tasks]
     raise UsageError(
         say("task_not_served", draft.language, family=draft.name_of(family.names),
             task=task_name(task, draft.language), families=", ".join(serving)),
         hint=f"name one of: {', '.join(serving)}",
     )  # fmt: skip
+
+
+def _backbone_host(draft: Draft, task: Task) -> ArchitectureFamily | None:
+    """A family serving ``task`` that takes the named variant as its backbone
+    ("segmentation with a ResNet-101 backbone" is a DeepLabV3+)."""
+    if draft.variant is None:
+        return None
+    for family in catalog.all_families():
+        field = family.hparams_model.model_fields.get("backbone")
+        choices = getattr(field.annotation, "__args__", ()) if field else ()
+        if task in family.tasks and draft.variant.key in choices:
+            return family
+    return None
 
 
 def _default_dataset(draft: Draft, build: Builder) -> None:
