@@ -51,6 +51,7 @@ def analyze_offline(request: str) -> Analysis:
     resolve(draft, _build)
     _fill(draft)
     adjust(draft)
+    _note_model_defaults(draft)
     draft.training = build_training(draft)
     return Analysis(spec=_validate(draft), backend="offline", explicit=dict(draft.explicit))
 
@@ -129,6 +130,22 @@ def _check_variant(draft: Draft) -> None:
         draft.assume("variant_modified", variant=draft.name_of(variant.names),
                      changes=", ".join(changes))  # fmt: skip
         draft.variant = None
+
+
+def _note_model_defaults(draft: Draft) -> None:
+    """One sentence for the hyperparameters neither read nor set by the variant."""
+    assert draft.family is not None
+    from_variant = set(draft.variant.hparams) if draft.variant else set()
+    fields = draft.family.hparams_model.model_fields
+    rest = [
+        f"{name}={draft.model.get(name, field.get_default(call_default_factory=True))}"
+        for name, field in fields.items()
+        if name not in ("family", "variant") and name not in from_variant
+        and f"model.{name}" not in draft.explicit
+    ]  # fmt: skip
+    if rest:
+        draft.assume("model_defaults", family=draft.name_of(draft.family.names),
+                     settings=", ".join(rest))  # fmt: skip
 
 
 def _describe_dataset(draft: Draft) -> None:

@@ -68,6 +68,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         '"{text}" does not apply to {family}; ignored.',
         "“{text}”不适用于 {family}，已忽略。",
     ),
+    "model_defaults": (
+        "Other {family} hyperparameters keep their defaults: {settings}.",
+        "{family} 的其余超参数取默认值：{settings}。",
+    ),
     "training_defaults": (
         "Training settings not in the request follow the {family} recipe: {settings}.",
         "请求未指定的训练设置采用 {family} 的常用方案：{settings}。",
@@ -168,6 +172,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "task_not_served": (
         "{family} does not do {task}. Families that do: {families}.",
         "{family} 不支持{task}。支持该任务的架构：{families}。",
+    ),
+    "task_data_mismatch": (
+        "{dataset} holds {modality} data but {task} needs {needs} data; pick a dataset of "
+        "that kind or another task.",
+        "数据集 {dataset} 是 {modality} 数据，而{task}需要 {needs} 数据；"
+        "请换用合适的数据集或任务。",
     ),
     "unknown_optimizer": (
         "Optimizer '{name}' is not supported (training.optimizer accepts {accepted}).",

@@ -202,6 +202,14 @@ def _choose_task(draft: Draft) -> Task | None:
         if intent.strong and candidates:
             draft.explicit["task"] = candidates[0].value
             return candidates[0]
+        if intent.strong and dataset is not None:
+            task = intent.tasks[0]
+            raise UsageError(
+                say("task_data_mismatch", draft.language, dataset=draft.name_of(dataset.names),
+                    modality=dataset.modality.value, task=task_name(task, draft.language),
+                    needs=", ".join(m.value for m in TASK_MODALITIES[task])),
+                hint="dlgen list",
+            )  # fmt: skip
     if dataset is not None and (family is None or dataset.task in family.tasks):
         return dataset.task
     if dataset is not None and family is not None and (family.key, dataset.task) in REDIRECTS:

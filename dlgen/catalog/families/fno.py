@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import NonNegativeInt, PositiveInt
@@ -77,6 +78,49 @@ class FNOHParams(ArchitectureHParams):
         projection = self.width * self.projection_dim + self.projection_dim
         projection += self.projection_dim * out_channels + out_channels
         return lift + self.num_layers * layer + projection
+
+    def _grids(self, dataset: DatasetSpec) -> tuple[int, int]:
+        """Grid points of one sample, unpadded and padded."""
+        grid = dataset.input_shape[1:] or [1]
+        return math.prod(grid), math.prod(size + self.padding for size in grid)
+
+    def estimate_flops(self, dataset: DatasetSpec) -> int:
+        """Forward FLOPs per sample (a multiply-add counts 2, a complex one 8).
+
+        Each Fourier layer: forward and inverse real FFTs of ``width`` channels over the
+        padded grid (``2.5 N log2 N`` each), the spectral product on the kept modes and
+        the pointwise ``width x width`` map; plus lifting and projection on the grid.
+        """
+        points, padded = self._grids(dataset)
+        in_channels = dataset.input_shape[0] + (self.dims if self.use_grid else 0)
+        out_channels = (dataset.output_shape or [1])[0]
+        kept_modes = 2 ** (self.dims - 1) * self.modes**self.dims
+        fft = 2 * 2.5 * padded * math.log2(max(padded, 2)) * self.width
+        layer = fft + 8 * self.width**2 * kept_modes + 2 * self.width**2 * padded
+        lift = 2 * in_channels * self.width * points
+        project = 2 * (self.width + out_channels) * self.projection_dim * points
+        return int(lift + self.num_layers * layer + project)
+
+    def estimate_activations(self, dataset: DatasetSpec) -> int:
+        """Activation elements kept for the backward pass, per sample (an estimate).
+
+        About four ``width``-channel fields per Fourier layer (input, spectral and pointwise
+        outputs, pre-activation) on the padded grid, plus lifting and projection tensors.
+        """
+        points, padded = self._grids(dataset)
+        in_channels = dataset.input_shape[0] + (self.dims if self.use_grid else 0)
+        layers = self.num_layers * 4 * self.width * padded
+        return layers + (in_channels + self.width + 2 * self.projection_dim + 1) * points
+
+    def complexity_notes(self, dataset: DatasetSpec) -> list[tuple[str, str]]:
+        """Big-O time of the blocks, for N grid points and batch size B."""
+        modes = f"modes^{self.dims}" if self.dims > 1 else "modes"
+        return [
+            ("Fourier layer, FFT and inverse FFT", "O(B * width * N log N)"),
+            ("Fourier layer, spectral product", f"O(B * width^2 * {modes})"),
+            ("Fourier layer, pointwise path", "O(B * width^2 * N)"),
+            ("whole model", "O(num_layers * B * width * N (log N + width))"),
+        ]
 
 
 VARIANTS = (
