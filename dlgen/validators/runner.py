@@ -37,6 +37,7 @@ from dlgen.errors import DlgenError, UsageError
 from dlgen.validators.project import Project
 from dlgen.validators.registry import Check, CheckOptions, select_checks
 from dlgen.validators.report import CheckResult, Report
+from dlgen.validators.sandbox import kill_all
 
 Progress = Callable[[str, CheckResult], None]
 
@@ -111,11 +112,17 @@ def validate(
             pool.submit(_run_check, check, project, options): check.name
             for check in sorted(selected, key=lambda c: -c.cost)
         }
-        for future in as_completed(futures):
-            result = future.result()
-            results[futures[future]] = result
-            if progress is not None:
-                progress(futures[future], result)
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                results[futures[future]] = result
+                if progress is not None:
+                    progress(futures[future], result)
+        except BaseException:
+            # Ctrl-C or a failing progress callback: stop the children, do not wait them out.
+            pool.shutdown(wait=False, cancel_futures=True)
+            kill_all()
+            raise
     return Report(
         project=project.root.name,
         checks=[results[check.name] for check in selected],

@@ -33,12 +33,15 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 ADDRESS_SPACE_HEADROOM_MB = 6144
+_LIVE: set[int] = set()  # process groups of running children, for kill_all()
+_LIVE_LOCK = threading.Lock()
 POLL_SECONDS = 0.1
 TAIL_CHARS = 4000
 
@@ -234,6 +237,14 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
+def kill_all() -> None:
+    """Kill every child process group still running (on Ctrl-C in the validator)."""
+    with _LIVE_LOCK:
+        groups = list(_LIVE)
+    for pgid in groups:
+        _kill_group(pgid)
+
+
 def _address_space_limiter(limit_mb: int | None) -> Callable[[], None] | None:
     """A ``preexec_fn`` that sets ``RLIMIT_AS``, or None when there is nothing to set."""
     if limit_mb is None:
@@ -302,9 +313,16 @@ def run_child(
                 start_new_session=True,
                 preexec_fn=_address_space_limiter(address_space_mb),
             )
-            timed_out, exceeded, peak = _watch(proc, start, timeout, memory_limit_mb)
-            seconds = time.monotonic() - start
-            _kill_group(proc.pid)
+            with _LIVE_LOCK:
+                _LIVE.add(proc.pid)
+            try:
+                timed_out, exceeded, peak = _watch(proc, start, timeout, memory_limit_mb)
+            finally:
+                seconds = time.monotonic() - start
+                _kill_group(proc.pid)
+                proc.wait()
+                with _LIVE_LOCK:
+                    _LIVE.discard(proc.pid)
         return Outcome(
             returncode=proc.returncode,
             seconds=seconds,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from dlgen.validators import (
 )
 from dlgen.validators import tools as tools_module
 
-from .conftest import MakeProject, codes
+from .conftest import CLEAN, MakeProject, codes
 
 ORDER = ["english", "docstrings", "types", "style", "smoke", "tests"]
 
@@ -144,3 +145,23 @@ def test_default_cache_dir_honours_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert tools_module.cache_root(CheckOptions()) == tmp_path / "dlgen"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert tools_module.cache_root(CheckOptions()) == Path(os.path.expanduser("~/.cache/dlgen"))
+
+
+def test_aborting_validation_kills_running_children(make_project: MakeProject) -> None:
+    """An exception out of the progress callback (as Ctrl-C would) stops the children."""
+    model = (CLEAN / "src/tiny/model.py").read_text()
+    model = model.replace("import torch\n", "import time\n\nimport torch\n", 1).replace(
+        "        return self.fc2(hidden)\n",
+        "        time.sleep(120)\n        return self.fc2(hidden)\n",
+    )
+    root = make_project({"src/tiny/model.py": model})
+
+    def progress(name: str, result: CheckResult) -> None:
+        if name == "english":
+            time.sleep(2)  # let the smoke child start
+            raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        validate(root, checks=["english", "smoke"], timeout=120, progress=progress)
+    assert time.monotonic() - start < 30

@@ -141,3 +141,10 @@ def test_malformed_entry(make_project: MakeProject, entry: str) -> None:
     pyproject.write_text(pyproject.read_text().replace("tiny.smoke:smoke_case", entry))
     finding = only(validate(root, checks=["smoke"]), "DLG510")
     assert finding.file == "pyproject.toml"
+
+
+def test_unreadable_pyproject(make_project: MakeProject) -> None:
+    """A pyproject.toml that is not TOML is reported, not taken for a missing table."""
+    root = make_project({"pyproject.toml": "[tool.dlgen\nsmoke = 1\n"})
+    finding = only(validate(root, checks=["smoke"]), "DLG510")
+    assert finding.file == "pyproject.toml" and "cannot be read" in finding.message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dlgen.validators import validate
 from dlgen.validators.checks.tests import parse_summary
 
@@ -51,3 +53,17 @@ def test_parse_summary() -> None:
     """Counts come from the last summary line."""
     output = "..F\nFAILED tests/a.py::t - x\n1 failed, 2 passed, 1 error in 0.52s\n"
     assert parse_summary(output) == {"failed": 1, "passed": 2, "errors": 1}
+
+
+def test_flat_layout_hand_written_project(tmp_path: Path) -> None:
+    """A project without src/ or pyproject.toml imports its package from the root."""
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg" / "__init__.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_add.py").write_text(
+        "from mypkg import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+    )
+    check = validate(tmp_path, checks=["tests"]).check("tests")
+    assert check is not None and check.status == "passed", check.findings
+    assert check.metrics == {"passed": 1}
+    assert not (tmp_path / "tests" / "__pycache__").exists()

@@ -275,6 +275,11 @@ def run(project: Project, options: CheckOptions) -> CheckResult:
         The check result, with metrics (params, flops, peak_memory_mb, step_time_s).
     """
     entry = project.smoke_entry
+    if project.pyproject_error:
+        finding = Finding(
+            check=NAME, code="DLG510", file="pyproject.toml", message=project.pyproject_error
+        )
+        return result_from(NAME, [finding])
     if entry is None:
         return CheckResult(name=NAME, status="skipped", detail=OPT_IN)
     if not SMOKE_ENTRY.match(entry):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -33,7 +34,6 @@ from dlgen.validators.sandbox import (
     ADDRESS_SPACE_HEADROOM_MB,
     Outcome,
     cuda_possible,
-    python_cmd,
     run_child,
     scrubbed_env,
 )
@@ -184,7 +184,7 @@ def run(project: Project, options: CheckOptions) -> CheckResult:
             else []
         )
         cmd = [
-            *python_cmd(),
+            sys.executable,  # no -P: the project root is on sys.path, as with `python -m pytest`
             "-m",
             "pytest",
             "tests",

@@ -54,7 +54,7 @@ _MYPY_FLAGS = (
     "--no-color-output",
     "--no-error-summary",
     "--hide-error-context",
-    "--show-absolute-path",
+    "--hide-absolute-path",  # cached errors replay their path: keep it relative
 )
 
 
