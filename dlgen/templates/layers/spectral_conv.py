@@ -4,11 +4,15 @@ Li et al. (2021), Eq. (4): ``(K v)(x) = IFFT(R * FFT(v))(x)``, where ``R`` is a 
 complex tensor acting on the lowest ``modes`` frequencies of each axis and every higher
 frequency is dropped. With a real FFT the last axis holds only non-negative frequencies,
 while every other axis holds both signs, so the kept modes form ``2 ** (dims - 1)`` corner
-blocks of the spectrum, each with its own weights (``weights1``/``weights2`` in the
-authors' ``fourier_2d.py``, ``weights1``..``weights4`` in ``fourier_3d.py``).
-"""
+blocks of the spectrum (``weights1``/``weights2`` in the authors' ``fourier_2d.py``,
+``weights1``..``weights4`` in ``fourier_3d.py``). Here they are one tensor whose leading mode
+axes hold the ``modes`` non-negative frequencies, then the ``modes`` negative ones: the
+reference ``weights1`` is ``R[:, :, :m1]`` and ``weights2`` is ``R[:, :, m1:]`` in 2-D.
 
-import itertools
+The transforms are truncated: the forward pass transforms each leading axis only for the
+kept modes of the axes after it, and the inverse pass zero-fills only what it must, which
+is also cheaper than a full ``rfftn``/``irfftn`` pair.
+"""
 
 import torch
 from torch import Tensor, nn
@@ -48,7 +52,7 @@ class SpectralConv(nn.Module):
 
     Shapes: ``(B, C_in, *grid) -> (B, C_out, *grid)`` with ``len(grid) == dims``.
     Complexity: ``O(B * C * N log N)`` for the FFTs over ``N`` grid points, plus
-    ``O(B * C_in * C_out * prod(modes))`` for the spectral product.
+    ``O(B * C_in * C_out * 2^(dims - 1) * prod(modes))`` for the spectral product.
 
     Args:
         in_channels: Channels of the input field.
@@ -72,24 +76,15 @@ class SpectralConv(nn.Module):
         self.out_channels = out_channels
         self.modes = modes_per_axis
         self.dims = dims
-        blocks = 2 ** (dims - 1)
+        # Leading axes keep both signs of frequency, the last axis only the non-negative ones.
+        kept = tuple(2 * m for m in modes_per_axis[:-1]) + (modes_per_axis[-1],)
         # Li et al.'s initialisation: uniform [0, 1) real and imaginary parts, scaled.
         scale = 1.0 / (in_channels * out_channels)
-        shape = (blocks, in_channels, out_channels, *modes_per_axis, 2)
-        self.weight = nn.Parameter(scale * torch.rand(shape))
+        self.weight = nn.Parameter(scale * torch.rand(in_channels, out_channels, *kept, 2))
 
     def extra_repr(self) -> str:
         """Sizes shown by ``print(module)``."""
         return f"{self.in_channels}, {self.out_channels}, modes={self.modes}"
-
-    def _corners(self) -> list[tuple[slice, ...]]:
-        """Index slices of the kept spectrum blocks, in the order of the weight blocks."""
-        *leading, last = self.modes
-        choices = [(slice(None, m), slice(-m, None)) for m in leading]
-        corners = []
-        for combo in itertools.product(*reversed(choices)):
-            corners.append((*reversed(combo), slice(None, last)))
-        return corners
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the spectral convolution.
@@ -110,13 +105,20 @@ class SpectralConv(nn.Module):
             )
         grid = tuple(x.shape[2:])
         check_modes(grid, self.modes)
-        axes = tuple(range(-self.dims, 0))
+        leading = list(zip(range(2, self.dims + 1), self.modes[:-1], grid[:-1], strict=True))
         # The FFT runs in fp32 even under autocast: half-precision FFTs need power-of-2 sizes.
-        x_ft = torch.fft.rfftn(x.float(), dim=axes)  # (B, C_in, *grid[:-1], grid[-1] // 2 + 1)
-        weight = torch.view_as_complex(self.weight)  # (blocks, C_in, C_out, *modes)
-        out_ft = x_ft.new_zeros((x.shape[0], self.out_channels, *x_ft.shape[2:]))
-        for block, corner in enumerate(self._corners()):
-            index = (slice(None), slice(None), *corner)
-            # (B, C_in, *modes) x (C_in, C_out, *modes) -> (B, C_out, *modes)
-            out_ft[index] = torch.einsum("bi...,io...->bo...", x_ft[index], weight[block])
-        return torch.fft.irfftn(out_ft, s=grid, dim=axes).to(x.dtype)  # (B, C_out, *grid)
+        x_ft = torch.fft.rfft(x.float(), dim=-1)[..., : self.modes[-1]]  # (B, C_in, ..., m_last)
+        for axis, mode, size in leading:
+            x_ft = torch.fft.fft(x_ft, dim=axis)
+            # Keep frequencies 0..m-1 and -m..-1 of this axis: 2m entries.
+            x_ft = torch.cat([x_ft.narrow(axis, 0, mode), x_ft.narrow(axis, size - mode, mode)], axis)
+        weight = torch.view_as_complex(self.weight)  # (C_in, C_out, 2m_1, ..., m_last)
+        out_ft = torch.einsum("bi...,io...->bo...", x_ft, weight)  # (B, C_out, 2m_1, ..., m_last)
+        for axis, mode, size in leading:
+            low, high = out_ft.split(mode, dim=axis)
+            gap = list(out_ft.shape)
+            gap[axis] = size - 2 * mode
+            out_ft = torch.cat([low, out_ft.new_zeros(gap), high], dim=axis)  # full axis
+            out_ft = torch.fft.ifft(out_ft, dim=axis)
+        # irfft zero-fills the dropped high frequencies of the last axis.
+        return torch.fft.irfft(out_ft, n=grid[-1], dim=-1).to(x.dtype)  # (B, C_out, *grid)
