@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from dlgen.i18n import detect_language as detect_language  # re-exported
+
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[a-zA-Z]+")
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
            "七": 7, "八": 8, "九": 9}  # fmt: skip
 _UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
@@ -66,21 +67,6 @@ def normalize(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).lower()
     return _SPACES.sub(" ", _replace_numerals(folded)).strip()
-
-
-def detect_language(text: str) -> str:
-    """'zh' when Chinese makes up a fair share of the request, else 'en'.
-
-    Each CJK ideograph counts as one unit and each Latin word as one; a request is
-    Chinese when at least a fifth of its units are ideographs, so "实现ViT用于
-    ImageNet" and "ResNet-50 on CIFAR-10 数据集" are Chinese while an English
-    request quoting one Chinese name is not.
-    """
-    ideographs = len(_CJK.findall(text))
-    words = len(_LATIN_WORD.findall(text))
-    if ideographs == 0:
-        return "en"
-    return "zh" if ideographs / (ideographs + words) >= 0.2 else "en"
 
 
 def is_cjk(char: str) -> bool:
