@@ -40,8 +40,12 @@ def _phase(result_path: Path, name: str) -> None:
 
 
 def _enter(result: dict[str, Any], result_path: Path, name: str) -> None:
-    """Start a phase: in the result and in the phase marker file."""
-    result["phase"] = name
+    """Start a phase: in the result and the phase marker file; time the previous one."""
+    now = time.perf_counter()
+    previous, started = result.get("phase"), result.get("_phase_start")
+    if previous and started is not None:
+        result["phase_seconds"][previous] = round(now - started, 3)
+    result["phase"], result["_phase_start"] = name, now
     _phase(result_path, name)
 
 
@@ -270,7 +274,7 @@ def run(entry: str, result_path: Path, device_choice: str, memory_limit_mb: int)
     Returns:
         The JSON-ready result.
     """
-    result: dict[str, Any] = {"ok": False, "metrics": {}}
+    result: dict[str, Any] = {"ok": False, "metrics": {}, "phase_seconds": {}}
     try:
         _enter(result, result_path, "import torch")
         import torch
@@ -292,6 +296,7 @@ def run(entry: str, result_path: Path, device_choice: str, memory_limit_mb: int)
         _step(case, result, result_path, device)
         _enter(result, result_path, "timing")
         _timed_step(case, result, device)
+        _enter(result, result_path, "done")
         _peak_memory(result, device)
         result["ok"] = True
     except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
@@ -299,6 +304,7 @@ def run(entry: str, result_path: Path, device_choice: str, memory_limit_mb: int)
         if not isinstance(exc, SmokeFailure):
             result["error"]["traceback"] = traceback.format_exc()[-4000:]
         _peak_memory_safe(result)
+    result.pop("_phase_start", None)
     return result
 
 

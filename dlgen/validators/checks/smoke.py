@@ -256,7 +256,11 @@ def _run_child(
     )
     result = None
     if result_path.is_file():
-        result = json.loads(result_path.read_text(encoding="utf-8"))
+        try:
+            loaded = json.loads(result_path.read_text(encoding="utf-8"))
+            result = loaded if isinstance(loaded, dict) else None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            result = None  # reported as a child that died without a result
     phase_path = result_path.with_suffix(".phase")
     if result is None and phase_path.is_file():
         result = {"phase": phase_path.read_text(encoding="utf-8"), "missing": True}
@@ -303,4 +307,5 @@ def run(project: Project, options: CheckOptions) -> CheckResult:
     metrics = dict((result or {}).get("metrics", {}))
     metrics["device"] = (result or {}).get("device", "")
     metrics["child_seconds"] = round(outcome.seconds, 2)
+    metrics["phase_seconds"] = dict((result or {}).get("phase_seconds", {}))
     return result_from(NAME, judge.findings, metrics=metrics, detail=f"entry {entry}")
