@@ -175,7 +175,14 @@ def synthetic_splits(sizes: dict[str, int], num_classes: int, seed: int, max_wor
 
 
 def read_imdb(root: Path) -> Splits:
-    """Read the IMDB review folders (``neg`` = 0, ``pos`` = 1)."""
+    """Read the IMDB review folders (``neg`` = 0, ``pos`` = 1).
+
+    Args:
+        root: Folder holding ``aclImdb/`` (or its ``train``/``test`` folders).
+
+    Returns:
+        ``train`` and ``test`` splits of ``(text, label)`` pairs, those found.
+    """
     base = root / "aclImdb" if (root / "aclImdb").is_dir() else root
     splits: Splits = {}
     for split in ("train", "test"):
@@ -190,7 +197,14 @@ def read_imdb(root: Path) -> Splits:
 
 
 def read_sst2(root: Path) -> Splits:
-    """Read GLUE SST-2 ``train.tsv`` and ``dev.tsv`` (as the test split)."""
+    """Read GLUE SST-2 ``train.tsv`` and ``dev.tsv`` (as the test split).
+
+    Args:
+        root: Folder holding the ``.tsv`` files.
+
+    Returns:
+        ``train`` and ``test`` splits of ``(text, label)`` pairs, those found.
+    """
     splits: Splits = {}
     for split, name in (("train", "train.tsv"), ("test", "dev.tsv")):
         path = root / name
@@ -202,7 +216,14 @@ def read_sst2(root: Path) -> Splits:
 
 
 def read_ag_news(root: Path) -> Splits:
-    """Read AG News ``train.csv`` and ``test.csv`` (classes 1-4 become 0-3)."""
+    """Read AG News ``train.csv`` and ``test.csv`` (classes 1-4 become 0-3).
+
+    Args:
+        root: Folder holding the ``.csv`` files.
+
+    Returns:
+        ``train`` and ``test`` splits of ``(title. text, label)`` pairs, those found.
+    """
     splits: Splits = {}
     for split in ("train", "test"):
         path = root / f"{split}.csv"
@@ -214,7 +235,14 @@ def read_ag_news(root: Path) -> Splits:
 
 
 def read_csv_pairs(root: Path) -> Splits:
-    """Read ``{train,val,test}.csv`` files with a ``text,label`` header."""
+    """Read ``{train,val,test}.csv`` files with a ``text,label`` header.
+
+    Args:
+        root: Folder holding the ``.csv`` files.
+
+    Returns:
+        The splits found, as ``(text, label)`` pairs.
+    """
     splits: Splits = {}
     for split in ("train", "val", "test"):
         path = root / f"{split}.csv"
