@@ -97,6 +97,64 @@ class RNNHParams(ArchitectureHParams):
             total += (dataset.vocab_size or 10_000) * self.embedding_dim
         return total + self._head_parameters(dataset, in_size)
 
+    def sequence_length(self, dataset: DatasetSpec) -> int:
+        """Time steps of one sample: ``L`` of ``(L,)``, ``(L, F)`` or ``(C, L)``."""
+        if dataset.modality == Modality.SIGNAL:
+            return dataset.input_shape[-1]
+        return dataset.input_shape[0]
+
+    def _head_outputs(self, dataset: DatasetSpec) -> int:
+        """Output values per sample of the head (per step for a language model)."""
+        if _is_language_modeling(dataset):
+            return dataset.vocab_size or 10_000
+        if dataset.output_shape is not None:
+            return dataset.output_shape[0] * dataset.output_shape[-1]
+        return dataset.num_classes or 2
+
+    def estimate_flops(self, dataset: DatasetSpec) -> int:
+        """Forward FLOPs per sample (a multiply-add counts 2).
+
+        Every step of every layer and direction multiplies the input and the previous
+        hidden state by the ``G`` gate matrices: ``2 G H (I + H)`` per step, with
+        ``G`` = 1 (RNN), 3 (GRU) or 4 (LSTM). The head adds ``2 D H`` per output value,
+        at every step for a language model. Embedding lookups and gate nonlinearities
+        are not counted.
+        """
+        directions = 2 if self.bidirectional else 1
+        gates = _GATES[self.cell]
+        steps = self.sequence_length(dataset)
+        total, in_size = 0, self.input_size(dataset)
+        for _ in range(self.num_layers):
+            total += directions * steps * 2 * gates * self.hidden_dim * (in_size + self.hidden_dim)
+            in_size = self.hidden_dim * directions
+        head = 2 * in_size * self._head_outputs(dataset)
+        return total + head * (steps if _is_language_modeling(dataset) else 1)
+
+    def estimate_activations(self, dataset: DatasetSpec) -> int:
+        """Activation elements kept for the backward pass, per sample (an estimate).
+
+        Per step, layer and direction: the ``G H`` gate pre-activations plus the hidden
+        (and LSTM cell) state; plus the step inputs and the head's outputs.
+        """
+        directions = 2 if self.bidirectional else 1
+        states = 2 if self.cell == "lstm" else 1
+        steps = self.sequence_length(dataset)
+        per_step = directions * (_GATES[self.cell] + states) * self.hidden_dim
+        outputs = self._head_outputs(dataset) * (steps if _is_language_modeling(dataset) else 1)
+        return self.num_layers * steps * per_step + steps * self.input_size(dataset) + outputs
+
+    def complexity_notes(self, dataset: DatasetSpec) -> list[tuple[str, str]]:
+        """Big-O time of the blocks, for batch B, L steps and H hidden units."""
+        gates = {"rnn": "1 (tanh RNN)", "lstm": "4 (LSTM)", "gru": "3 (GRU)"}[self.cell]
+        notes = [
+            (f"recurrent layer, per direction, G = {gates}", "O(B * L * G * H * (I + H))"),
+            ("whole encoder", "O(num_layers * D * B * L * H^2)"),
+            ("sequential depth (steps that cannot run in parallel)", "O(num_layers * L)"),
+        ]
+        if _is_language_modeling(dataset):
+            notes.append(("output layer over the vocabulary", "O(B * L * H * V)"))
+        return notes
+
     def _head_parameters(self, dataset: DatasetSpec, features: int) -> int:
         if _is_language_modeling(dataset):
             vocab = dataset.vocab_size or 10_000
