@@ -350,7 +350,9 @@ def _print_generate_summary(result: Any) -> None:
     lang = spec.language
     _print_assumptions(spec)
     if result.report is not None and not result.report.ok:
-        _print_findings(result.report, lang)
+        from dlgen.validators import render_report_table
+
+        render_report_table(result.report, console)
     if result.delivered:
         state = (
             pick(lang, "verified", "已验证")
@@ -367,8 +369,8 @@ def _print_generate_summary(result: Any) -> None:
             + pick(lang, "files", "个文件")
             + f", {state})"
         )
-        params = result.report.metric("parameters") if result.report else None
-        step = result.report.metric("step_seconds") if result.report else None
+        params = result.report.metric("params") if result.report else None
+        step = result.report.metric("step_time_s") if result.report else None
         if params is not None:
             line = pick(lang, "parameters: ", "参数量: ") + f"{params:,}"
             if step is not None:
@@ -390,22 +392,6 @@ def _print_generate_summary(result: Any) -> None:
             )
             + "[/]"
         )
-
-
-def _print_findings(report: Any, lang: str, limit: int = 30) -> None:
-    table = Table(title=pick(lang, "Validation findings", "验证问题"), show_lines=False)
-    for column in ("check", "location", "message"):
-        table.add_column(column)
-    for finding in report.errors[:limit]:
-        message = finding.message + (f" — {finding.hint}" if finding.hint else "")
-        table.add_row(finding.check, escape(finding.location()), escape(message))
-    failed_checks = [c for c in report.checks if c.status == "error"]
-    for check in failed_checks:
-        table.add_row(check.name, "-", escape(check.detail or "the check could not run"))
-    console.print(table)
-    hidden = len(report.errors) - limit
-    if hidden > 0:
-        console.print(pick(lang, f"… and {hidden} more", f"…… 另有 {hidden} 条"))
 
 
 def _print_assumptions(spec: Spec) -> None:
@@ -621,7 +607,25 @@ def _catalog_dict() -> dict[str, Any]:
     show_default=True,
     help="Seconds allowed to each check that runs project code.",
 )
-def validate_command(path: Path, checks: tuple[str, ...], as_json: bool, timeout: float) -> None:
+@click.option(
+    "--memory-limit",
+    "memory_limit_mb",
+    type=click.IntRange(min=256),
+    default=8192,
+    show_default=True,
+    help="Memory allowed to project code (MiB).",
+)
+@click.option(
+    "--jobs", type=click.IntRange(min=1), help="Checks run in parallel (default: CPU count)."
+)
+def validate_command(
+    path: Path,
+    checks: tuple[str, ...],
+    as_json: bool,
+    timeout: float,
+    memory_limit_mb: int,
+    jobs: int | None,
+) -> None:
     """Validate the project at PATH (exit 0 clean, 1 findings, 2 bad usage).
 
     A dlgen project gets every check. A hand-written project gets the static checks,
@@ -631,7 +635,7 @@ def validate_command(path: Path, checks: tuple[str, ...], as_json: bool, timeout
 
     def action() -> int:
         from dlgen.api import validate
-        from dlgen.validators import CHECKS
+        from dlgen.validators import CHECKS, exit_code, render_report_table
 
         unknown = [name for name in checks if name not in CHECKS]
         if unknown:
@@ -646,15 +650,14 @@ def validate_command(path: Path, checks: tuple[str, ...], as_json: bool, timeout
                 checks=list(checks) or None,
                 progress=lambda name, result: progress.update(f"check:{name}", result),
                 timeout=timeout,
+                memory_limit_mb=memory_limit_mb,
+                jobs=jobs,
             )
         if as_json:
             click.echo(json.dumps(report.to_dict(), indent=2))
         else:
-            if not report.ok:
-                _print_findings(report, "en")
-            verdict = "[green]clean[/]" if report.ok else "[red]findings[/]"
-            stdout.print(f"{escape(str(path))}: {verdict} ({report.seconds:.1f} s)")
-        return EXIT_OK if report.ok else EXIT_FAILED_VALIDATION
+            render_report_table(report, stdout)
+        return exit_code(report)
 
     _run(action)
 
