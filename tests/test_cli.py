@@ -137,3 +137,42 @@ def test_real_entry_point_runs() -> None:
     )
     assert completed.returncode == 0
     assert "dlgen" in completed.stdout
+
+
+def test_interactive_questions_change_the_spec() -> None:
+    result = CliRunner().invoke(
+        main, ["spec", "ViT-S/16", "--interactive", "--json"], input="CIFAR-10\n\n\n"
+    )
+    assert result.exit_code == 0, result.output
+    spec = json.loads(result.stdout[result.stdout.index("{") :])["spec"]
+    assert spec["dataset"]["name"] == "cifar10"
+    assert spec["dataset"]["num_classes"] == 10
+
+
+def test_chinese_request_gets_a_chinese_spec_with_assumptions() -> None:
+    code, out, _ = run("spec", "实现ViT用于ImageNet", "--json")
+    assert code == 0
+    spec = json.loads(out)["spec"]
+    assert spec["language"] == "zh"
+    assert spec["model"]["family"] == "vit" and spec["model"]["variant"] == "b16"
+    assert spec["model"]["patch_size"] == 16
+    assert spec["dataset"]["input_shape"] == [3, 224, 224]
+    assert spec["dataset"]["num_classes"] == 1000
+    assert spec["assumptions"] and all(
+        any("\u4e00" <= ch <= "\u9fff" for ch in line) for line in spec["assumptions"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("", "REQUEST"),
+        ("   ", "architecture"),
+        ("asdkjh qwe", "architecture"),
+        ("用Mamba做文本分类", "Mamba"),
+    ],
+)
+def test_bad_requests_exit_2_naming_the_problem(request_text: str, expected: str) -> None:
+    code, _, err = run("spec", request_text)
+    assert code == 2
+    assert expected in err
