@@ -166,8 +166,8 @@ def test_chinese_request_gets_a_chinese_spec_with_assumptions() -> None:
 @pytest.mark.parametrize(
     ("request_text", "expected"),
     [
-        ("", "REQUEST"),
-        ("   ", "architecture"),
+        ("", "empty"),
+        ("   ", "empty"),
         ("asdkjh qwe", "architecture"),
         ("用Mamba做文本分类", "Mamba"),
     ],
