@@ -228,7 +228,8 @@ class BasicBlock(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.act(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return self.act(out + identity)
+        out += identity  # in place: saves one feature-map allocation per block
+        return self.act(out)
 
 
 class Bottleneck(nn.Module):
@@ -285,7 +286,8 @@ class Bottleneck(nn.Module):
         out = self.act(self.bn1(self.conv1(x)))
         out = self.act(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        return self.act(out + identity)
+        out += identity  # in place: saves one feature-map allocation per block
+        return self.act(out)
 
 
 BLOCKS: dict[str, type[BasicBlock | Bottleneck]] = {"basic": BasicBlock, "bottleneck": Bottleneck}
@@ -324,7 +326,7 @@ class ResNet(nn.Module):
             stage, channels = self._make_stage(channels, width * 2**index, blocks, index > 0)
             self.add_module(f"layer{index + 1}", stage)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
         self.fc = nn.Linear(channels, config.num_classes)
         self.init_weights()
 
