@@ -95,7 +95,8 @@ def test_imported_layers_are_included_transitively(vit_files: dict[str, str]) ->
     assert {"transformer_block.py", "attention.py", "mlp.py", "patch_embed.py"} <= layers
     for path, text in vit_files.items():
         for line in text.splitlines():
-            if line.startswith("from ..layers.") or ("/layers/" in path and line.startswith("from .")):
+            in_layers = "/layers/" in path and line.startswith("from .")
+            if line.startswith("from ..layers.") or in_layers:
                 module = line.split()[1].rsplit(".", 1)[-1]
                 assert f"src/tiny_vit/layers/{module}.py" in vit_files, (path, line)
 
@@ -122,9 +123,7 @@ def _compose(files: dict[str, str], tmp_path: Path, name: str) -> Any:
     return OmegaConf.to_container(merged, resolve=True)
 
 
-def test_configs_load_and_hold_every_spec_value(
-    vit_files: dict[str, str], tmp_path: Path
-) -> None:
+def test_configs_load_and_hold_every_spec_value(vit_files: dict[str, str], tmp_path: Path) -> None:
     spec = make_spec()
     cfg = _compose(vit_files, tmp_path, "config")
     training = spec.training.model_dump(mode="json")
@@ -152,7 +151,7 @@ def test_manifest_holds_spec_and_version(vit_files: dict[str, str]) -> None:
     assert manifest["dlgen_version"] == __version__
     spec = Spec.from_dict(manifest["spec"])
     assert spec == make_spec(request="ViT on CIFAR-10 <script>alert(1)</script> **bold**")
-    assert f'smoke = "tiny_vit.smoke:smoke_case"' in vit_files["pyproject.toml"]
+    assert 'smoke = "tiny_vit.smoke:smoke_case"' in vit_files["pyproject.toml"]
 
 
 def test_free_text_is_escaped_and_kept_out_of_code(vit_files: dict[str, str]) -> None:

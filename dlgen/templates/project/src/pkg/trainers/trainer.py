@@ -410,11 +410,14 @@ class Trainer:
         if monitored is None:
             return "completed"
         self.schedule.step_after_evaluation(monitored)
+        # Metrics are reduced over ranks, so every rank takes the same branch below.
         if self.checkpoints.is_better(monitored):
             self.state.best_metric = monitored
             self.state.bad_evaluations = 0
+            self.checkpoints.best_metric = monitored
+            self.context.barrier()
             if self.context.is_main:
-                self.checkpoints.save_best(self.state_dict(), monitored)
+                self.checkpoints.write_best(self.state_dict(), monitored)
             self.context.barrier()
             return "completed"
         self.state.bad_evaluations += 1

@@ -167,9 +167,21 @@ class CheckpointManager:
         """
         if not self.is_better(metric):
             return False
-        self.best_metric = metric
-        save_checkpoint({**state, "best_metric": metric}, self.directory / BEST_NAME)
+        self.write_best(state, metric)
         return True
+
+    def write_best(self, state: Mapping[str, Any], metric: float) -> Path:
+        """Write ``best.pt`` unconditionally and record its metric.
+
+        Args:
+            state: The checkpoint mapping.
+            metric: The monitored metric for this state.
+
+        Returns:
+            The written path.
+        """
+        self.best_metric = metric
+        return save_checkpoint({**state, "best_metric": metric}, self.directory / BEST_NAME)
 
 
 def _fsync_directory(directory: Path) -> None:
