@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import uuid
 from types import ModuleType
 from typing import Any
 
@@ -23,10 +22,10 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from dlgen import catalog
-from dlgen.render import yaml_value
+from dlgen.render import TEMPLATES_ROOT, yaml_value
 from dlgen.spec import Spec
 from dlgen.spec.dataset import DatasetSpec
-from tests.models.template_package import TEMPLATES, import_models
+from tests.models.rendered import import_rendered_models, reference_dataset, variant_spec
 
 FAMILIES = ("vit", "resnet", "cnn")
 MODEL_CLASSES = {
@@ -54,8 +53,7 @@ PAPER_CIFAR_MILLIONS = {"resnet20": 0.27, "resnet56": 0.85, "resnet110": 1.7}
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModuleType]:
-    name = f"imgmodels_{uuid.uuid4().hex[:8]}"
-    return import_models(tmp_path_factory.mktemp("models"), name, FAMILIES)
+    return import_rendered_models(tmp_path_factory.mktemp("rendered"), FAMILIES)
 
 
 def _variants(family: str) -> list[Any]:
@@ -70,27 +68,6 @@ ALL_VARIANTS = [
     for family in FAMILIES
     for variant in catalog.family(family).variants
 ]
-
-
-def _dataset(key: str) -> DatasetSpec:
-    entry = catalog.dataset(key)
-    return DatasetSpec(
-        name=entry.key,
-        modality=entry.modality,
-        source=entry.source,
-        input_shape=list(entry.input_shape),
-        in_channels=entry.input_shape[0],
-        num_classes=entry.num_classes,
-    )
-
-
-def _reference_dataset(family: str, variant: catalog.Variant) -> DatasetSpec:
-    """The data a variant's reference count is given for."""
-    if family == "resnet" and variant.hparams["style"] == "cifar":
-        return _dataset("cifar10")
-    if family == "cnn":
-        return _dataset("ptb_xl" if variant.hparams["dims"] == 1 else "mnist")
-    return _dataset("imagenet")
 
 
 def _data_facts(dataset: DatasetSpec) -> dict[str, Any]:
@@ -109,8 +86,8 @@ def _build(models: dict[str, ModuleType], family: str, **fields: Any) -> nn.Modu
     return getattr(module, model_name)(getattr(module, config_name)(**fields))
 
 
-def _registry(models: dict[str, ModuleType]) -> ModuleType:
-    return importlib.import_module(f"{models['vit'].__package__}.registry")
+def _registry(models: dict[str, ModuleType], family: str) -> ModuleType:
+    return importlib.import_module(f"{models[family].__package__}.registry")
 
 
 def _count(model: nn.Module) -> int:
@@ -129,7 +106,7 @@ def _meta_count(models: dict[str, ModuleType], family: str, **fields: Any) -> in
 def test_count_equals_catalog_reference_and_estimate(
     models: dict[str, ModuleType], family: str, variant: catalog.Variant
 ) -> None:
-    dataset = _reference_dataset(family, variant)
+    dataset = reference_dataset(family, variant)
     ours = _meta_count(models, family, **_data_facts(dataset), **variant.hparams)
     hparams = catalog.family(family).hparams_model(family=family, **variant.hparams)
     assert ours == hparams.estimate_parameters(dataset)
@@ -207,11 +184,24 @@ def test_vit_matches_timm_outputs(
 
 
 def test_deit_distilled_matches_timm_outputs(models: dict[str, ModuleType]) -> None:
-    timm = pytest.importorskip("timm")
+    deit = pytest.importorskip("timm.models.deit")
     torch.manual_seed(0)
-    reference = timm.create_model("deit_tiny_distilled_patch16_224", pretrained=False)
-    ours = _build(models, "vit", hidden_dim=192, num_heads=3, distilled=True)
-    _assert_same_outputs(ours, reference, torch.randn(1, 3, 224, 224))
+    # deit_*_distilled_patch16_224 at a small size: same class, same code path.
+    reference = deit.VisionTransformerDistilled(
+        img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=7
+    )
+    ours = _build(
+        models,
+        "vit",
+        image_size=32,
+        patch_size=8,
+        hidden_dim=48,
+        num_layers=2,
+        num_heads=3,
+        num_classes=7,
+        distilled=True,
+    )
+    _assert_same_outputs(ours, reference, torch.randn(2, 3, 32, 32))
 
 
 def test_resnet50_matches_torchvision_outputs(models: dict[str, ModuleType]) -> None:
@@ -343,7 +333,7 @@ def test_forward_backward_reaches_every_parameter(models: dict[str, ModuleType],
     assert not missing, f"parameters without gradient: {missing}"
 
 
-@pytest.mark.parametrize("name", ["vit-cls", "resnet18"])
+@pytest.mark.parametrize("name", ["vit-cls", "resnet-bottleneck"])
 def test_grad_checkpointing_gives_the_same_gradients(
     models: dict[str, ModuleType], name: str
 ) -> None:
@@ -437,24 +427,17 @@ def test_unknown_config_key_is_refused(models: dict[str, ModuleType]) -> None:
 # Config templates -------------------------------------------------------------------------
 
 
-def _spec(family: str, variant: catalog.Variant) -> Spec:
-    dataset = _reference_dataset(family, variant)
-    task = catalog.dataset(dataset.name).task
-    return Spec(
-        name="proj",
-        task=task,
-        modality=dataset.modality,
-        dataset=dataset,
-        model={"family": family, "variant": variant.key, **variant.hparams},
-    )
-
-
 def _render_model_config(spec: Spec, file_name: str) -> dict[str, Any]:
+    """Render one model config template as the renderer does, and resolve it with data facts.
+
+    (Rendering whole projects for every variant would take a minute; the Jinja settings and
+    the ``yaml`` filter are the renderer's.)
+    """
     environment = SandboxedEnvironment(
         undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True
     )
     environment.filters["yaml"] = yaml_value
-    path = TEMPLATES / "models" / spec.model.family / "configs" / "model" / file_name
+    path = TEMPLATES_ROOT / "models" / spec.model.family / "configs" / "model" / file_name
     text = environment.from_string(path.read_text()).render(spec=spec, package=spec.name)
     config = OmegaConf.create({"data": _data_facts(spec.dataset), "model": yaml.safe_load(text)})
     resolved = OmegaConf.to_container(config, resolve=True)
@@ -466,13 +449,13 @@ def _render_model_config(spec: Spec, file_name: str) -> dict[str, Any]:
 def test_model_config_template_builds_the_variant(
     models: dict[str, ModuleType], family: str, variant: catalog.Variant
 ) -> None:
-    spec = _spec(family, variant)
+    spec = variant_spec(family, variant)
     cfg = _render_model_config(spec, f"{family}.yaml.j2")
     hparam_names = set(type(spec.model).model_fields) - {"family"}
     assert hparam_names <= set(cfg), f"config misses {hparam_names - set(cfg)}"
     assert cfg["name"] == family and cfg["variant"] == variant.key
     with torch.device("meta"):
-        model = _registry(models).build_model(cfg)
+        model = _registry(models, family).build_model(cfg)
     assert _count(model) == spec.estimated_parameters()
     config_fields = {f.name for f in dataclasses.fields(model.config)}
     assert set(cfg) - {"name"} <= config_fields
@@ -482,13 +465,55 @@ def test_model_config_template_builds_the_variant(
 def test_debug_config_template_runs(
     models: dict[str, ModuleType], family: str, variant: catalog.Variant
 ) -> None:
-    spec = _spec(family, variant)
+    spec = variant_spec(family, variant)
     cfg = _render_model_config(spec, "debug.yaml.j2")
     full = _render_model_config(spec, f"{family}.yaml.j2")
     assert set(cfg) == set(full)
     if family == "vit":
         cfg["image_size"] = 2 * cfg["patch_size"]  # the debug data config shrinks images
-    model = _registry(models).build_model(cfg)
+    model = _registry(models, family).build_model(cfg)
     assert _count(model) < min(1_000_000, spec.estimated_parameters())
     logits = model(_small_input(model))
     assert logits.shape == (2, cfg["num_classes"])
+
+
+# Same kernels as the references ------------------------------------------------------------
+
+
+def _aten_op_counts(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
+    from torch.profiler import ProfilerActivity, profile
+
+    model.train()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        model(x).sum().backward()
+    return {e.key: e.count for e in prof.key_averages() if e.key.startswith("aten::")}
+
+
+def test_training_step_runs_the_same_aten_ops_as_the_references(
+    models: dict[str, ModuleType],
+) -> None:
+    """Speed parity by construction: forward and backward call the same ATen operators."""
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(0)
+    resnet = _build(models, "resnet", layers=[1, 1, 1, 1], num_classes=10)
+    reference = torchvision.models.resnet.ResNet(
+        torchvision.models.resnet.Bottleneck, [1, 1, 1, 1], num_classes=10
+    )
+    x = torch.randn(2, 3, 32, 32)
+    assert _aten_op_counts(resnet, x) == _aten_op_counts(reference, x)
+    vit = _build(
+        models,
+        "vit",
+        image_size=32,
+        patch_size=8,
+        hidden_dim=48,
+        num_layers=2,
+        num_heads=3,
+        num_classes=10,
+    )
+    reference = timm.models.vision_transformer.VisionTransformer(
+        img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=10
+    )
+    ours, theirs = _aten_op_counts(vit, x), _aten_op_counts(reference, x)
+    theirs["aten::dropout"] -= 1  # timm's head dropout (p=0), which ours leaves out
+    assert ours == theirs
