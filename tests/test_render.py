@@ -199,3 +199,33 @@ def test_filters_escape_untrusted_text() -> None:
     assert markdown_escape("[link](http://x) `code` <b>") == (
         "\\[link\\]\\(http://x\\) \\`code\\` &lt;b&gt;"
     )
+
+
+@pytest.mark.parametrize(
+    ("family", "variant", "reference_gflops"),
+    [("vit", "b16", 35.1), ("resnet", "resnet50", 8.2), ("resnet", "resnet18", 3.6)],
+)
+def test_flop_estimates_match_published_figures(
+    family: str, variant: str, reference_gflops: float
+) -> None:
+    from dlgen import catalog
+
+    entry = catalog.family(family).variant(variant)
+    spec = make_spec(
+        name="perf",
+        dataset={
+            "name": "imagenet",
+            "modality": "image",
+            "source": "imagefolder",
+            "input_shape": [3, 224, 224],
+            "in_channels": 3,
+            "num_classes": 1000,
+        },
+        model={"family": family, "variant": variant, **entry.hparams},
+    )
+    flops = spec.model.estimate_flops(spec.dataset)
+    assert flops is not None
+    assert flops / 1e9 == pytest.approx(reference_gflops, rel=0.03)
+    assert (spec.model.estimate_activations(spec.dataset) or 0) > 0
+    readme = render(spec)["README.md"]
+    assert f"{flops / 1e9:.2f} G" in readme

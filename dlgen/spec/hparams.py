@@ -47,3 +47,38 @@ class ArchitectureHParams(BaseModel):
             The parameter count.
         """
         return 0
+
+    # Optional performance estimates for the README (None: not estimated) -----------------
+
+    def estimate_flops(self, dataset: DatasetSpec) -> int | None:
+        """Forward FLOPs for one sample (2 per multiply-accumulate), or None.
+
+        Args:
+            dataset: The dataset facts of the same Spec.
+
+        Returns:
+            The estimate, or None when the family does not provide one.
+        """
+        return None
+
+    def estimate_activations(self, dataset: DatasetSpec) -> int | None:
+        """Activation elements kept for the backward pass, for one sample, or None.
+
+        Args:
+            dataset: The dataset facts of the same Spec.
+
+        Returns:
+            The estimate, or None when the family does not provide one.
+        """
+        return None
+
+    def complexity_notes(self, dataset: DatasetSpec) -> list[tuple[str, str]]:
+        """Time complexity of the key blocks as ``(block, big-O)`` pairs (English, math).
+
+        Args:
+            dataset: The dataset facts of the same Spec.
+
+        Returns:
+            The pairs; empty when the family lists none.
+        """
+        return []

@@ -97,6 +97,45 @@ class CNNHParams(ArchitectureHParams):
             features = hidden
         return total
 
+    def _stage_sizes(self, dataset: DatasetSpec) -> list[tuple[int, int, int, int]]:
+        """Per stage: input channels, output channels, conv output and pooled positions."""
+        sizes, in_channels, stages = list(dataset.input_shape[1:]), dataset.input_shape[0], []
+        for out_channels, pad in zip(self.channels, self.paddings(), strict=False):
+            conv = [max(size + 2 * pad - self.kernel_size + 1, 0) for size in sizes]
+            sizes = [size // 2 for size in conv]
+            stages.append((in_channels, out_channels, prod(conv), prod(sizes)))
+            in_channels = out_channels
+        return stages
+
+    def estimate_flops(self, dataset: DatasetSpec) -> int | None:
+        kernel = self.kernel_size**self.dims
+        macs = sum(
+            c_in * c_out * kernel * conv for c_in, c_out, conv, _ in self._stage_sizes(dataset)
+        )
+        features = self.channels[-1]
+        if not self.global_pool:
+            features *= prod(max(size, 0) for size in self.feature_size(dataset))
+        for hidden in [*self.hidden_dims, dataset.num_classes or 10]:
+            macs += features * hidden
+            features = hidden
+        return 2 * macs
+
+    def estimate_activations(self, dataset: DatasetSpec) -> int | None:
+        # Conv output, norm output and activation output per stage, then the pooled map.
+        per_conv = 3 if self.batch_norm else 2
+        stages = self._stage_sizes(dataset)
+        total = sum(c_out * (per_conv * conv + pooled) for _, c_out, conv, pooled in stages)
+        return total + 2 * sum(self.hidden_dims)
+
+    def complexity_notes(self, dataset: DatasetSpec) -> list[tuple[str, str]]:
+        return [
+            (
+                f"convolution stage ({self.dims}-D, kernel k={self.kernel_size})",
+                f"O(positions * k^{self.dims} * C_in * C_out)",
+            ),
+            ("fully connected head", "O(features * hidden)"),
+        ]
+
 
 VARIANTS = (
     Variant(

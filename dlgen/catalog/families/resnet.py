@@ -86,6 +86,52 @@ class ResNetHParams(ArchitectureHParams):
             body += in_planes * out_planes + 2 * out_planes
         return body
 
+    def _conv_layers(self, dataset: DatasetSpec) -> list[tuple[int, int, int, int]]:
+        """Every convolution as ``(c_in, c_out, kernel_area, output_positions)``."""
+        size = dataset.image_size or 224
+        channels = dataset.in_channels or 3
+        if self.style == "imagenet" and self.stem == "standard":
+            convs = [(channels, self.base_width, 49, (size // 2) ** 2)]
+            size //= 4  # 7x7/2 convolution, then 3x3/2 max-pool
+        else:
+            convs = [(channels, self.base_width, 9, size**2)]
+        in_planes = self.base_width
+        for index, (planes, blocks) in enumerate(zip(self.widths(), self.layers, strict=False)):
+            for block_index in range(blocks):
+                stride = 2 if index > 0 and block_index == 0 else 1
+                out_size = size // stride
+                out_planes = planes * _EXPANSION[self.block]
+                if self.block == "basic":
+                    convs += [(in_planes, planes, 9, out_size**2), (planes, planes, 9, out_size**2)]
+                else:
+                    convs += [
+                        (in_planes, planes, 1, size**2),
+                        (planes, planes, 9, out_size**2),
+                        (planes, out_planes, 1, out_size**2),
+                    ]
+                if (stride != 1 or in_planes != out_planes) and self.shortcut == "B":
+                    convs.append((in_planes, out_planes, 1, out_size**2))
+                in_planes, size = out_planes, out_size
+        return convs
+
+    def estimate_flops(self, dataset: DatasetSpec) -> int | None:
+        macs = sum(
+            c_in * c_out * area * positions
+            for c_in, c_out, area, positions in self._conv_layers(dataset)
+        )
+        classes = dataset.num_classes or 1000
+        return 2 * (macs + self.widths()[-1] * _EXPANSION[self.block] * classes)
+
+    def estimate_activations(self, dataset: DatasetSpec) -> int | None:
+        # Each convolution keeps its output, the batch-norm output and the activation.
+        return sum(3 * c_out * positions for _, c_out, _, positions in self._conv_layers(dataset))
+
+    def complexity_notes(self, dataset: DatasetSpec) -> list[tuple[str, str]]:
+        return [
+            (f"{self.block} residual block (3x3 convolutions)", "O(H W * 9 * C^2)"),
+            ("whole network", f"O(sum over {sum(self.layers)} blocks of H_i W_i C_i^2)"),
+        ]
+
 
 def _imagenet(depth: int, block: str, layers: list[int], params: int) -> Variant:
     return Variant(

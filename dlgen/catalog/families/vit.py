@@ -60,6 +60,36 @@ class ViTHParams(ArchitectureHParams):
         extra = dim * (int(self.class_token) + int(self.distilled))
         return patch_embed + tokens * dim + extra + self.num_layers * block + 2 * dim + heads
 
+    def _tokens(self, dataset: DatasetSpec) -> tuple[int, int]:
+        patches = ((dataset.image_size or 224) // self.patch_size) ** 2
+        return patches, patches + int(self.class_token) + int(self.distilled)
+
+    def estimate_flops(self, dataset: DatasetSpec) -> int | None:
+        patches, tokens = self._tokens(dataset)
+        dim, hidden = self.hidden_dim, int(self.hidden_dim * self.mlp_ratio)
+        channels = dataset.in_channels or 3
+        classes = dataset.num_classes or 1000
+        embed = patches * channels * self.patch_size**2 * dim
+        # qkv + output projection, scores QK^T and weighted values, two MLP layers.
+        block = tokens * 4 * dim * dim + 2 * tokens * tokens * dim + 2 * tokens * dim * hidden
+        head = dim * classes * (2 if self.distilled else 1)
+        return 2 * (embed + self.num_layers * block + head)
+
+    def estimate_activations(self, dataset: DatasetSpec) -> int | None:
+        _, tokens = self._tokens(dataset)
+        # Korthikanti et al. (2022): about N*d*(9 + 2r) + 2.5*h*N^2 values per layer.
+        per_layer = tokens * self.hidden_dim * (9 + 2 * self.mlp_ratio)
+        per_layer += 2.5 * self.num_heads * tokens * tokens
+        return int(self.num_layers * per_layer + tokens * self.hidden_dim)
+
+    def complexity_notes(self, dataset: DatasetSpec) -> list[tuple[str, str]]:
+        _, tokens = self._tokens(dataset)
+        return [
+            (f"self-attention, per layer (N={tokens} tokens, d={self.hidden_dim})", "O(N^2 d)"),
+            (f"MLP, per layer (ratio r={self.mlp_ratio:g})", "O(N d^2 r)"),
+            (f"patch embedding (p={self.patch_size})", "O(N p^2 C d)"),
+        ]
+
 
 def _vit(
     key: str,
