@@ -70,7 +70,7 @@ class CharVocabulary:
         return torch.tensor([self._ids[char] for char in text], dtype=torch.long)
 
     def decode(self, ids: Iterable[int]) -> str:
-        """Text of ids.
+        """Text of ids; ids beyond the vocabulary (unused embedding rows) become ``?``.
 
         Args:
             ids: Character ids.
@@ -78,7 +78,8 @@ class CharVocabulary:
         Returns:
             The text.
         """
-        return "".join(self.symbols[index] for index in ids)
+        size = len(self.symbols)
+        return "".join(self.symbols[index] if 0 <= index < size else "?" for index in ids)
 
     def save(self, path: Path | str) -> None:
         """Write the vocabulary as JSON.

@@ -126,7 +126,8 @@ def synthetic_text(rng: random.Random, cues: list[tuple[str, ...]], max_words: i
     num_classes = len(cues)
     while True:
         votes = [0] * num_classes
-        words = [rng.choice(FILLERS) for _ in range(rng.randint(4, max(4, max_words - 8)))]
+        # Phrases stay whole: a cue is never inserted between a negation and its cue.
+        chunks = [[rng.choice(FILLERS)] for _ in range(rng.randint(4, max(4, max_words - 8)))]
         for _ in range(rng.randint(1, 4)):
             label = rng.randrange(num_classes)
             phrase = [rng.choice(cues[label])]
@@ -136,12 +137,11 @@ def synthetic_text(rng: random.Random, cues: list[tuple[str, ...]], max_words: i
                     votes[1 - label] += 1
             else:
                 votes[label] += 1
-            position = rng.randint(0, len(words))
-            words[position:position] = phrase
+            chunks.insert(rng.randint(0, len(chunks)), phrase)
         best = max(votes)
         if best > 0 and votes.count(best) == 1:
             # At most max_words - 8 fillers plus 4 cues of at most 2 words: <= max_words.
-            return " ".join(words), votes.index(best)
+            return " ".join(word for chunk in chunks for word in chunk), votes.index(best)
 
 
 def synthetic_splits(sizes: dict[str, int], num_classes: int, seed: int, max_words: int) -> Splits:
