@@ -43,7 +43,7 @@ _SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
 _LAYER_IMPORT = re.compile(r"^\s*from\s+\.\.layers\.([a-z_][a-z0-9_]*)\s+import\b", re.MULTILINE)
 _LAYER_PACKAGE_IMPORT = re.compile(r"^\s*from\s+\.\.layers\s+import\s+([^\n#]+)", re.MULTILINE)
 _SIBLING_IMPORT = re.compile(r"^\s*from\s+\.([a-z_][a-z0-9_]*)\s+import\b", re.MULTILINE)
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
 _DEBUG_MAX_IMAGE_SIZE = 64
 _BYTES_PER_ELEMENT = {"fp32": 4, "bf16": 2, "fp16": 2}
 _FORMAT_WORKERS = 4
@@ -249,6 +249,10 @@ def yaml_value(value: Any) -> str:
 
 def markdown_escape(value: Any) -> str:
     """Text safe to place in Markdown prose: specials backslashed, HTML neutralised.
+
+    Emphasis, code, links and images (``* _ ` [ ]``), headings (``#``), tables (``|``)
+    and strike-through (``~``) are backslashed; ``& < >`` become entities; newlines become
+    spaces so the text stays in its paragraph or list item.
 
     Args:
         value: Untrusted text (the request, an assumption).

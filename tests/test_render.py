@@ -197,7 +197,7 @@ def test_filters_escape_untrusted_text() -> None:
     assert yaml.safe_load(yaml_value("it's: a {trap}\n- x")) == "it's: a {trap}\n- x"
     assert yaml_value([0.5, 0.25]) == "[0.5, 0.25]"
     assert markdown_escape("[link](http://x) `code` <b>") == (
-        "\\[link\\]\\(http://x\\) \\`code\\` &lt;b&gt;"
+        "\\[link\\](http://x) \\`code\\` &lt;b&gt;"
     )
 
 

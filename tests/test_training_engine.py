@@ -19,7 +19,7 @@ from tests.test_render import digits_cnn_spec
 
 KILL_AFTER_STEP = 10
 RESUME_OVERRIDES = [
-    "data.synthetic_train_size=480",
+    "data.synthetic_train_size=320",
     "data.synthetic_eval_size=16",
     "training.batch_size=8",
     "training.epochs=2",
@@ -63,7 +63,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path)
 
     latest = sorted((killed_dir / "checkpoints").glob("step_*.pt"))[-1]
     state = torch.load(latest, map_location="cpu", weights_only=True)
-    steps_per_epoch = 480 // 8
+    steps_per_epoch = 320 // 8
     assert 0 < state["batch_in_epoch"] < steps_per_epoch, "the kill should land mid-epoch"
     assert state["global_step"] < 2 * steps_per_epoch
 

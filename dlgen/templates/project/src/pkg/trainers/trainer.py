@@ -31,7 +31,7 @@ from ..utils.distributed import DistributedContext
 from ..utils.ema import ModelEma
 from ..utils.logger import RunLogger, format_scalars, peak_memory_mb
 from ..utils.seed import capture_rng_state, restore_rng_state
-from .base import Batch, MetricSums, Task
+from .base import Batch, DataSplits, MetricSums, Task
 from .config import TrainingConfig
 from .optim import Schedule, build_optimizer, build_schedule, current_lr
 
@@ -120,7 +120,7 @@ class Trainer:
         self._apply_gradient_checkpointing()
         self.ema = ModelEma(self.model, self.config.ema_decay) if self.config.ema else None
         self.train_model = self._wrap(self.model)
-        self.splits = task.build_datasets()
+        self.splits = self._build_datasets()
         self.train_dataset = SeededDataset(self.splits.train, self.config.seed)
         self.sampler = ResumableSampler(
             len(self.train_dataset),
@@ -157,6 +157,15 @@ class Trainer:
             "training.gradient_checkpointing=true but the model has no "
             "set_grad_checkpointing(enable) method; training without it"
         )
+
+    def _build_datasets(self) -> DataSplits:
+        """Rank 0 first (it may download or cache the data), then the other ranks."""
+        if self.context.is_main:
+            splits = self.task.build_datasets()
+        self.context.barrier()
+        if not self.context.is_main:
+            splits = self.task.build_datasets()
+        return splits
 
     def _wrap(self, model: nn.Module) -> nn.Module:
         wrapped: nn.Module = model
