@@ -83,7 +83,11 @@ class SpectralConv(nn.Module):
         self.weight = nn.Parameter(scale * torch.rand(in_channels, out_channels, *kept, 2))
 
     def extra_repr(self) -> str:
-        """Sizes shown by ``print(module)``."""
+        """Sizes shown by ``print(module)``.
+
+        Returns:
+            The channels and the modes per axis.
+        """
         return f"{self.in_channels}, {self.out_channels}, modes={self.modes}"
 
     def forward(self, x: Tensor) -> Tensor:

@@ -58,7 +58,15 @@ class DarcySettings:
 
 
 def harmonic_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise ``2 a b / (a + b)``, the face coefficient between two nodes."""
+    """The face coefficient between two nodes: the harmonic mean ``2 a b / (a + b)``.
+
+    Args:
+        a: Positive coefficients on one side of the faces.
+        b: Positive coefficients on the other side, same shape.
+
+    Returns:
+        The elementwise harmonic mean, same shape.
+    """
     return 2 * a * b / (a + b)
 
 
