@@ -102,3 +102,25 @@ def test_train_then_infer_from_checkpoint(tmp_path: Path) -> None:
     assert "top1=" in evaluated.stdout
     typo = run_in(root, [sys.executable, "train.py", "training.lrr=1"])
     assert typo.returncode == 2 and "training.lrr" in typo.stderr
+
+
+def test_configs_compose_identically_with_hydra(tmp_path: Path) -> None:
+    hydra = pytest.importorskip("hydra")
+    import importlib.util
+
+    from omegaconf import OmegaConf
+
+    root = write_project(make_spec(), tmp_path)
+    location = root / "src/tiny_vit/config.py"
+    module_spec = importlib.util.spec_from_file_location("generated_config", location)
+    assert module_spec is not None and module_spec.loader is not None
+    generated = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(generated)
+    overrides = ["training.lr=0.01", "data.download=true"]
+    for name in ("config", "debug"):
+        with hydra.initialize_config_dir(config_dir=str(root / "configs"), version_base="1.3"):
+            expected = hydra.compose(config_name=name, overrides=overrides)
+        ours = generated.load_config(name, overrides, root / "configs")
+        assert OmegaConf.to_container(ours, resolve=True) == OmegaConf.to_container(
+            expected, resolve=True
+        ), name
