@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torch.utils.data import Dataset, Subset
 from torchvision import datasets as tv_datasets
 from torchvision.transforms import v2
@@ -228,14 +229,42 @@ def _torchvision(config: DataConfig) -> DataSplits:
     return DataSplits(train=train_part, val=val, test=test)
 
 
+class ImageLoader:
+    """Opens an image file as PIL in the configured colour mode (``L`` or ``RGB``).
+
+    Args:
+        channels: 1 for grayscale, otherwise RGB.
+    """
+
+    def __init__(self, channels: int) -> None:
+        self.mode = "L" if channels == 1 else "RGB"
+
+    def __call__(self, path: str) -> Image.Image:
+        """Load one image.
+
+        Args:
+            path: Image file.
+
+        Returns:
+            The decoded image in ``self.mode``.
+        """
+        with open(path, "rb") as handle:
+            return Image.open(handle).convert(self.mode)
+
+
 def _imagefolder(config: DataConfig) -> DataSplits:
     root = Path(config.root)
+    loader = ImageLoader(config.in_channels)
+
+    def folder(split: str, transform: v2.Compose) -> tv_datasets.ImageFolder:
+        return tv_datasets.ImageFolder(str(root / split), transform=transform, loader=loader)
+
     if not (root / "train").is_dir():
         raise FileNotFoundError(
             f"image folder {root / 'train'} not found; expected <root>/train/<class>/<image> "
             "(set data.root, or data.source=synthetic to try the pipeline without data)"
         )
-    train = tv_datasets.ImageFolder(str(root / "train"), transform=train_transform(config))
+    train = folder("train", train_transform(config))
     if len(train.classes) != config.num_classes:
         raise ValueError(
             f"{root / 'train'} has {len(train.classes)} class folders but "
@@ -243,13 +272,11 @@ def _imagefolder(config: DataConfig) -> DataSplits:
         )
     test = None
     if (root / "test").is_dir():
-        test = tv_datasets.ImageFolder(str(root / "test"), transform=eval_transform(config))
+        test = folder("test", eval_transform(config))
     if (root / "val").is_dir():
-        val: Dataset[Sample] = tv_datasets.ImageFolder(
-            str(root / "val"), transform=eval_transform(config)
-        )
+        val: Dataset[Sample] = folder("val", eval_transform(config))
         return DataSplits(train=train, val=val, test=test if test is not None else val)
-    train_eval = tv_datasets.ImageFolder(str(root / "train"), transform=eval_transform(config))
+    train_eval = folder("train", eval_transform(config))
     train_part, val = _with_val(config, train, train_eval, len(train))
     return DataSplits(train=train_part, val=val, test=test)
 
