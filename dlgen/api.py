@@ -145,6 +145,7 @@ def generate(
         report = _validate_staging(staging, validate, checks, report_progress)
         result = GenerateResult(spec, analysis, None, sorted(files), report)
         if report is not None:
+            _write_measured_readme(spec, staging, report)
             _write_report(staging, report)
         if result.ok or keep_failed:
             report_progress("deliver", None)
@@ -174,6 +175,19 @@ def _validate_staging(
     )
     report.project = staging.name
     return report
+
+
+def _write_measured_readme(spec: Spec, project: Path, report: Report) -> None:
+    """Re-render the README with the figures the smoke check measured."""
+    from dlgen.render import render
+
+    smoke = report.check("smoke")
+    if smoke is None or smoke.status != "passed" or "params" not in smoke.metrics:
+        return
+    keys = ("params", "flops", "step_time_s", "peak_memory_mb", "device", "batch_size")
+    measured = {key: smoke.metrics.get(key) for key in keys}
+    readme = render(spec, measurements=measured)["README.md"]
+    (project / "README.md").write_text(readme, encoding="utf-8", newline="\n")
 
 
 def _write_report(project: Path, report: Report) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -68,12 +68,20 @@ class Source:
     jinja: bool
 
 
-def render(spec: Spec, *, templates: Path | None = None) -> dict[str, str]:
+def render(
+    spec: Spec,
+    *,
+    templates: Path | None = None,
+    measurements: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
     """Render every file of the project a Spec describes.
 
     Args:
         spec: The validated Spec.
         templates: Root of the template folders; dlgen's own by default.
+        measurements: Figures the smoke check measured (``params``, ``flops``,
+            ``step_time_s``, ``peak_memory_mb``, ``device``, ``batch_size``), shown in the
+            README's performance notes; None before validation.
 
     Returns:
         Project-relative POSIX paths mapped to file text, sorted by path.
@@ -85,6 +93,7 @@ def render(spec: Spec, *, templates: Path | None = None) -> dict[str, str]:
     root = templates or TEMPLATES_ROOT
     sources = layered_sources(spec, root)
     context = _context(spec, sources)
+    context["measured"] = dict(measurements) if measurements else None
     environment = _environment(root)
     files: dict[str, str] = {}
     for path, source in sources.items():

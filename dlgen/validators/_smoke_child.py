@@ -209,6 +209,8 @@ def _step(case: dict[str, Any], result: dict[str, Any], result_path: Path, devic
     result["model_location"] = _class_location(type(model))
     result["metrics"]["params"] = sum(p.numel() for p in params)
     result["metrics"]["trainable_params"] = sum(p.numel() for p in params if p.requires_grad)
+    if inputs and isinstance(inputs[0], torch.Tensor) and inputs[0].dim() > 0:
+        result["metrics"]["batch_size"] = int(inputs[0].shape[0])
     _enter(result, result_path, "forward")
     counter = FlopCounterMode(display=False)
     with counter:

@@ -104,6 +104,9 @@ def to_container(cfg: DictConfig) -> dict[str, object]:
 
     Returns:
         Nested dicts and lists of primitives.
+
+    Raises:
+        ConfigError: If the node is not a mapping.
     """
     container = OmegaConf.to_container(cfg, resolve=True)
     if not isinstance(container, dict):  # pragma: no cover - DictConfig gives a dict
