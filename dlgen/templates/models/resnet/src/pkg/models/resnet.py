@@ -417,6 +417,10 @@ def build_resnet(cfg: dict[str, Any]) -> nn.Module:
 
     Returns:
         The model, in train mode, on the CPU.
+
+    Raises:
+        TypeError: If ``cfg`` has a key that is not a :class:`ResNetConfig` field.
+        ValueError: If the values are invalid or inconsistent (the message lists them).
     """
     fields = {key: value for key, value in cfg.items() if key != "name"}
     return ResNet(ResNetConfig(**fields))

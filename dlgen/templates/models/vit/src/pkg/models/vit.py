@@ -245,6 +245,10 @@ def build_vit(cfg: dict[str, Any]) -> nn.Module:
 
     Returns:
         The model, in train mode, on the CPU.
+
+    Raises:
+        TypeError: If ``cfg`` has a key that is not a :class:`ViTConfig` field.
+        ValueError: If the values are invalid or inconsistent (the message lists them).
     """
     fields = {key: value for key, value in cfg.items() if key != "name"}
     return VisionTransformer(ViTConfig(**fields))
