@@ -77,10 +77,10 @@ class DistributedContext:
         """Sum a tensor over ranks, in place (no-op in a single process).
 
         Args:
-            tensor: Any tensor on this process's device.
+            tensor: A tensor of any shape on this process's device.
 
         Returns:
-            The same tensor, now holding the sum over ranks.
+            The same tensor (same shape), now holding the sum over ranks.
         """
         if self.is_distributed:
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
