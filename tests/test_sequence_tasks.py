@@ -56,6 +56,19 @@ TASK_SPECS: dict[str, dict[str, Any]] = {
         },
         "model": {"family": "rnn", "cell": "gru", "hidden_dim": 64, "head": "mean"},
     },
+    "signal_cnn": {
+        "task": "sequence_classification",
+        "modality": "signal",
+        "dataset": {
+            "name": "ptb_xl",
+            "modality": "signal",
+            "source": "npy",
+            "input_shape": [12, 1000],
+            "in_channels": 12,
+            "num_classes": 5,
+        },
+        "model": {"family": "cnn", "dims": 1, "channels": [32, 64, 128, 128], "kernel_size": 7},
+    },
     "forecast": {
         "task": "time_series_forecasting",
         "modality": "time_series",
@@ -148,17 +161,19 @@ def test_configs_build_the_model_the_catalog_describes(
     assert sum(p.numel() for p in real.parameters()) == project.spec.estimated_parameters()
     cfg = project.config("debug")
     task = project.module("task").build_task(cfg)
-    model = build_model(cfg.model).eval()
-    with torch.no_grad():
-        output = model(*task.model_inputs(task.example_batch(2)))
-    assert tuple(output.shape) == task.output_shape(2)
+    model = build_model(cfg.model).train()
+    batch = task.example_batch(3)
+    assert tuple(model(*task.model_inputs(batch)).shape) == task.output_shape(3)
+    task.training_step(model, batch).loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
 
 
 def test_rendered_files_of_each_task(projects: dict[str, Project]) -> None:
     for key, project in projects.items():
         prefix = f"src/{project.package}/"
-        assert f"{prefix}models/rnn.py" in project.files
-        assert f"{prefix}layers/recurrent.py" in project.files
+        family = project.spec.model.family
+        assert f"{prefix}models/{family}.py" in project.files
+        assert (f"{prefix}layers/recurrent.py" in project.files) == (family == "rnn")
         assert "docs/data.md" in project.files
         assert "docs/data.md" in project.files["README.md"], key
     text = projects["text"].files

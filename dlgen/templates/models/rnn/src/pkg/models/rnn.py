@@ -14,7 +14,7 @@ model, chosen by the ``kind`` config value:
   layer can share the embedding matrix (Press & Wolf, 2017), and the recurrent state can be
   carried across truncated-BPTT windows with :meth:`RNNLanguageModel.forward_with_state`.
 
-Every head costs ``O(L * H^2)`` per sample and layer (``O(L * G * H * (I + H))`` exactly,
+Every kind costs ``O(L * H^2)`` per sample and layer (``O(L * G * H * (I + H))`` exactly,
 ``G`` = 1/3/4 gate blocks for RNN/GRU/LSTM); the steps of a sequence run sequentially.
 """
 
