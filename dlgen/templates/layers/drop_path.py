@@ -42,5 +42,9 @@ class DropPath(nn.Module):
         return x * mask / keep
 
     def extra_repr(self) -> str:
-        """Show the drop probability when the module is printed."""
+        """Describe the module when it is printed.
+
+        Returns:
+            The drop probability, e.g. ``drop_prob=0.1``.
+        """
         return f"drop_prob={self.drop_prob}"

@@ -16,11 +16,12 @@ def run_blocks(blocks: Iterable[nn.Module], x: Tensor, use_checkpoint: bool) -> 
 
     Args:
         blocks: The blocks to apply in order; each maps a tensor to a tensor.
-        x: The input of the first block.
+        x: The input of the first block, of any shape the blocks accept, e.g. tokens
+            of shape ``(B, N, D)``.
         use_checkpoint: Whether to checkpoint; ignored when gradients are disabled.
 
     Returns:
-        The output of the last block.
+        The output of the last block (the same shape as ``x`` for residual blocks).
     """
     checkpointing = use_checkpoint and torch.is_grad_enabled()
     for block in blocks:

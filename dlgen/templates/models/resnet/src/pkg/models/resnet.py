@@ -213,7 +213,11 @@ class BasicBlock(nn.Module):
         self.downsample = downsample
 
     def residual_norm(self) -> nn.BatchNorm2d:
-        """The last batch norm of the residual branch (zeroed by ``zero_init_residual``)."""
+        """Find the last batch norm of the residual branch.
+
+        Returns:
+            The norm whose weight ``zero_init_residual`` sets to zero.
+        """
         return self.bn2
 
     def forward(self, x: Tensor) -> Tensor:
@@ -270,7 +274,11 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
 
     def residual_norm(self) -> nn.BatchNorm2d:
-        """The last batch norm of the residual branch (zeroed by ``zero_init_residual``)."""
+        """Find the last batch norm of the residual branch.
+
+        Returns:
+            The norm whose weight ``zero_init_residual`` sets to zero.
+        """
         return self.bn3
 
     def forward(self, x: Tensor) -> Tensor:

@@ -160,7 +160,11 @@ class VisionTransformer(nn.Module):
                     nn.init.zeros_(module.bias)
 
     def no_weight_decay(self) -> set[str]:
-        """Names of the parameters usually excluded from weight decay."""
+        """Name the parameters usually excluded from weight decay.
+
+        Returns:
+            Parameter names: the position embeddings and the prefix tokens.
+        """
         return {"pos_embed", "cls_token", "dist_token"}
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
