@@ -1,13 +1,16 @@
 """The FNO model template: reference parameter counts, every dimension, the catalog's estimates.
 
-The model file is imported from the template directly (see ``tests/models``); forward and
+The model module is imported from a rendered project (exactly what a user gets); forward and
 backward passes use tiny configurations of the same code paths as the paper sizes.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
 import uuid
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -16,8 +19,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from dlgen import catalog
 from dlgen.catalog.families.fno import FNOHParams
+from dlgen.render import render
 from dlgen.spec.dataset import DatasetSpec
-from tests.models.template_package import import_models
+from tests.test_operator_learning import fno_spec
 
 # Li et al.'s fourier_2d.py and fourier_1d.py, a complex weight counted as two reals.
 PINNED_COUNTS = {"darcy": 2_368_001, "burgers": 549_569}
@@ -31,8 +35,16 @@ DATASET_OF_VARIANT = {
 
 @pytest.fixture(scope="module")
 def fno(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    name = f"fnomodels_{uuid.uuid4().hex[:8]}"
-    return import_models(tmp_path_factory.mktemp("models"), name, ("fno",))["fno"]
+    """``<package>.models.fno`` of a freshly rendered Darcy project."""
+    root: Path = tmp_path_factory.mktemp("rendered")
+    spec = fno_spec("darcy").model_copy(update={"name": f"fno_{uuid.uuid4().hex[:8]}"})
+    for path, text in render(spec).items():
+        if path.startswith("src/"):
+            target = root / path.removeprefix("src/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    sys.path.insert(0, str(root))
+    return importlib.import_module(f"{spec.name}.models.fno")
 
 
 def _dataset(key: str) -> DatasetSpec:
