@@ -10,8 +10,8 @@ Usage:
     python examples/fno_darcy_train.py --out /tmp/fno --epochs 12 --validate
 
 The same runs by hand, inside a generated project:
-    python train.py data.resolution=32 model.padding=8 training.epochs=8 \\
-        training.batch_size=10 training.scheduler=cosine
+    python train.py data.resolution=32 training.epochs=8 training.batch_size=10 \\
+        training.scheduler=cosine
 """
 
 from __future__ import annotations
@@ -47,8 +47,7 @@ PRESETS = {
     "darcy": Preset(
         "Generate a 2D Fourier Neural Operator for solving Darcy flow PDEs, "
         "using GeLU activation, 12 Fourier modes",
-        # 32 + 8 = 40 padded points: an FFT-friendly size (32 + 9 = 41 is prime).
-        ("data.resolution=32", "model.padding=8", "training.batch_size=10"),
+        ("data.resolution=32", "training.batch_size=10"),
     ),
     "burgers": Preset(
         "Generate a 1D Fourier Neural Operator for the Burgers equation",
