@@ -7,8 +7,10 @@ needs only OmegaConf.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -169,3 +171,24 @@ def _merge(base: DictConfig, other: DictConfig) -> DictConfig:
     if not isinstance(merged, DictConfig):  # pragma: no cover - merge of mappings
         raise ConfigError("configs must be mappings")
     return merged
+
+
+def section_kwargs(schema: type[Any], values: Mapping[str, Any], section: str) -> dict[str, Any]:
+    """Keyword arguments for a config dataclass from its YAML section, refusing unknown keys.
+
+    Args:
+        schema: The dataclass the section fills (e.g. the data or training config).
+        values: The section (a DictConfig or a dict).
+        section: The section's name in the config, for the message (e.g. ``"data"``).
+
+    Returns:
+        The section's keys (as strings) and values.
+
+    Raises:
+        ValueError: If a key is not a field of ``schema``; the message lists the known ones.
+    """
+    known = {field.name for field in dataclasses.fields(schema)}
+    unknown = sorted(str(key) for key in values if key not in known)
+    if unknown:
+        raise ValueError(f"unknown {section} option(s) {unknown}; known: {sorted(known)}")
+    return {str(key): value for key, value in values.items()}

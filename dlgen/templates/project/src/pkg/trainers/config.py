@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from ..config import section_kwargs
 
 OPTIMIZER_NAMES = ("adamw", "adam", "sgd")
 SCHEDULER_NAMES = ("cosine", "onecycle", "step", "plateau", "none")
@@ -104,11 +105,7 @@ class TrainingConfig:
         Raises:
             ValueError: If a key is unknown or a value is out of range.
         """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(str(key) for key in values if key not in known)
-        if unknown:
-            raise ValueError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
-        kwargs = {str(key): value for key, value in values.items()}
+        kwargs = section_kwargs(cls, values, "training")
         if "betas" in kwargs:
             betas = [float(beta) for beta in kwargs["betas"]]
             if len(betas) != 2:

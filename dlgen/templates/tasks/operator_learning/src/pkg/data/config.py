@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..config import section_kwargs
 
 SOURCES = ("generator", "mat", "synthetic")
 SPACE_TIME_DATASETS = ("navier_stokes_3d",)
@@ -106,11 +107,7 @@ class DataConfig:
         Raises:
             ValueError: If a key is unknown or a value is invalid.
         """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(str(key) for key in values if key not in known)
-        if unknown:
-            raise ValueError(f"unknown data option(s) {unknown}; known: {sorted(known)}")
-        kwargs = {str(key): value for key, value in values.items()}
+        kwargs = section_kwargs(cls, values, "data")
         kwargs["generator"] = {str(k): v for k, v in dict(kwargs.get("generator") or {}).items()}
         stats = kwargs.get("normalization")
         if stats is not None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from ..config import section_kwargs
 
 # Where samples come from, per modality: local files or the offline synthetic generator.
 SOURCES: dict[str, tuple[str, ...]] = {
@@ -92,11 +93,7 @@ class DataConfig:
         Raises:
             ValueError: If a key is unknown or a value is invalid.
         """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(str(key) for key in values if key not in known)
-        if unknown:
-            raise ValueError(f"unknown data option(s) {unknown}; known: {sorted(known)}")
-        kwargs = {str(key): value for key, value in values.items()}
+        kwargs = section_kwargs(cls, values, "data")
         if kwargs.get("class_names") is not None:
             kwargs["class_names"] = tuple(str(value) for value in kwargs["class_names"])
         return cls(**kwargs)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from ..config import section_kwargs
 
 SOURCES = ("csv", "synthetic")
 
@@ -62,11 +63,7 @@ class DataConfig:
         Raises:
             ValueError: If a key is unknown or a value is invalid.
         """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(str(key) for key in values if key not in known)
-        if unknown:
-            raise ValueError(f"unknown data option(s) {unknown}; known: {sorted(known)}")
-        kwargs = {str(key): value for key, value in values.items()}
+        kwargs = section_kwargs(cls, values, "data")
         if kwargs.get("columns") is not None:
             kwargs["columns"] = tuple(str(value) for value in kwargs["columns"])
         if "split_fractions" in kwargs:
