@@ -461,7 +461,7 @@ def _print_spec_summary(spec: Spec) -> None:
     table = Table(show_header=False, box=None, padding=(0, 2))
     rows = [
         (pick(lang, "project", "项目"), spec.name),
-        (pick(lang, "task", "任务"), spec.task.value),
+        (pick(lang, "task", "任务"), spec.task),
         (
             pick(lang, "architecture", "架构"),
             family.names.display(lang) + (f" ({variant})" if variant else ""),
@@ -509,10 +509,23 @@ def _print_spec_summary(spec: Spec) -> None:
     "--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language."
 )
 def list_command(as_json: bool, lang: str) -> None:
-    """List the supported architectures, their variants, and the datasets."""
+    """List the supported tasks, architectures (with their variants) and datasets."""
     if as_json:
         click.echo(json.dumps(_catalog_dict(), ensure_ascii=False, indent=2))
         sys.exit(EXIT_OK)
+    tasks = Table(title=pick(lang, "Tasks", "任务"))
+    for column, zh in (("key", "键"), ("name", "名称"), ("data", "数据"), ("default", "默认"),
+                       ("generate", "可生成")):  # fmt: skip
+        tasks.add_column(pick(lang, column, zh), no_wrap=column == "key")
+    for task in catalog.all_tasks():
+        tasks.add_row(
+            task.key,
+            task.names.display(lang),
+            ", ".join(m.value for m in task.modalities),
+            f"{task.default_family}, {task.default_dataset}",
+            "✓" if task.template else pick(lang, "not yet", "暂不支持"),
+        )
+    stdout.print(tasks)
     table = Table(title=pick(lang, "Architectures", "架构"))
     for column in ("key", "name", "tasks", "variants", "generate"):
         table.add_column(
@@ -532,7 +545,7 @@ def list_command(as_json: bool, lang: str) -> None:
         table.add_row(
             family.key,
             family.names.display(lang),
-            ", ".join(t.value for t in family.tasks),
+            ", ".join(family.tasks),
             ", ".join(v.names.en for v in family.variants),
             "✓" if family.template else pick(lang, "not yet", "暂不支持"),
         )
@@ -544,7 +557,7 @@ def list_command(as_json: bool, lang: str) -> None:
         datasets.add_row(
             entry.key,
             entry.names.display(lang),
-            entry.task.value,
+            entry.task,
             "x".join(str(d) for d in entry.input_shape),
             str(entry.num_classes or "-"),
         )
@@ -554,12 +567,25 @@ def list_command(as_json: bool, lang: str) -> None:
 
 def _catalog_dict() -> dict[str, Any]:
     return {
+        "tasks": [
+            {
+                "key": t.key,
+                "name": {"en": t.names.en, "zh": t.names.zh},
+                "modalities": [m.value for m in t.modalities],
+                "default_family": t.default_family,
+                "default_dataset": t.default_dataset,
+                "monitor": t.monitor,
+                "metrics": list(t.metrics),
+                "available": t.template is not None,
+            }
+            for t in catalog.all_tasks()
+        ],
         "architectures": [
             {
                 "key": f.key,
                 "name": {"en": f.names.en, "zh": f.names.zh},
                 "aliases": list(f.names.aliases),
-                "tasks": [t.value for t in f.tasks],
+                "tasks": list(f.tasks),
                 "variants": [
                     {
                         "key": v.key,
@@ -578,7 +604,7 @@ def _catalog_dict() -> dict[str, Any]:
             {
                 "key": d.key,
                 "name": {"en": d.names.en, "zh": d.names.zh},
-                "task": d.task.value,
+                "task": d.task,
                 "modality": d.modality.value,
                 "input_shape": list(d.input_shape),
                 "num_classes": d.num_classes,

@@ -2,8 +2,11 @@
 
 Template folders under :mod:`dlgen.templates` are layered in a fixed order:
 ``project/`` (every project), ``tasks/<task>/`` (the task's data, losses, metrics and
-step), ``models/<template>/`` (the architecture), then the layer files the model
-imports (``from ..layers.<name> import``), transitively, from ``layers/``. Paths
+step), the ``shared/`` folders the task and model declare, ``models/<family>/`` (the
+architecture) with the model files of any model folder it declares, then the layer
+files the model imports (``from ..layers.<name> import``), transitively, from
+``layers/``. Each folder's ``contract.yaml`` (:mod:`dlgen.contracts`) is checked
+before rendering and against the rendered configs before formatting. Paths
 inside a folder are paths inside the project; ``src/pkg/`` stands for
 ``src/<package>/`` and ``__dataset__`` in a file name for the dataset key. Files
 ending in ``.j2`` are rendered with a sandboxed Jinja environment; others are copied.
@@ -29,28 +32,25 @@ import yaml
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from dlgen.errors import DlgenError, FamilyNotAvailable
+from dlgen import contracts
+from dlgen.contracts import CONTRACT_FILE, ModelContract, Rendered, TemplateProblem
+from dlgen.errors import FamilyNotAvailable
 from dlgen.spec import Spec
+from dlgen.template_folders import TEMPLATES_ROOT
 from dlgen.version import __version__
 
-__all__ = ["TEMPLATES_ROOT", "TemplateProblem", "layered_sources", "render"]
-
-TEMPLATES_ROOT = Path(__file__).parent / "templates"
+__all__ = ["TEMPLATES_ROOT", "TemplateProblem", "check_contract", "layered_sources", "render"]
 LINE_LENGTH = 100
 _PACKAGE_DIR = "src/pkg/"
 _DATASET_PLACEHOLDER = "__dataset__"
 _SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
+_MODEL_FILES = "src/pkg/models"
 _LAYER_IMPORT = re.compile(r"^\s*from\s+\.\.layers\.([a-z_][a-z0-9_]*)\s+import\b", re.MULTILINE)
 _LAYER_PACKAGE_IMPORT = re.compile(r"^\s*from\s+\.\.layers\s+import\s+([^\n#]+)", re.MULTILINE)
 _SIBLING_IMPORT = re.compile(r"^\s*from\s+\.([a-z_][a-z0-9_]*)\s+import\b", re.MULTILINE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
-_DEBUG_MAX_IMAGE_SIZE = 64
 _BYTES_PER_ELEMENT = {"fp32": 4, "bf16": 2, "fp16": 2}
 _FORMAT_WORKERS = 4
-
-
-class TemplateProblem(DlgenError):
-    """A template folder is broken (a dlgen bug, not the user's): missing layer, bad Jinja."""
 
 
 @dataclass(frozen=True)
@@ -88,19 +88,11 @@ def render(
 
     Raises:
         FamilyNotAvailable: If the family has no template folder or the task none.
-        TemplateProblem: If a template is broken (missing layer, Jinja error).
+        TemplateProblem: If a template is broken (a contract not kept, a missing layer,
+            a Jinja error).
     """
-    root = templates or TEMPLATES_ROOT
-    sources = layered_sources(spec, root)
-    context = _context(spec, sources)
-    context["measured"] = dict(measurements) if measurements else None
-    environment = _environment(root)
-    files: dict[str, str] = {}
-    for path, source in sources.items():
-        text = source.origin.read_text(encoding="utf-8")
-        if source.jinja:
-            text = _render_text(environment, source, text, context)
-        files[path] = text
+    rendered = _render_checked(spec, templates or TEMPLATES_ROOT, measurements)
+    files = {path: file.text for path, file in rendered.items()}
     python = [path for path in files if path.endswith(".py")]
     with ThreadPoolExecutor(max_workers=_FORMAT_WORKERS) as pool:
         formatted = pool.map(
@@ -111,6 +103,66 @@ def render(
     return dict(sorted(files.items()))
 
 
+def check_contract(spec: Spec, *, templates: Path | None = None) -> dict[str, str]:
+    """Render a Spec's project without formatting, checking every folder contract.
+
+    Milliseconds per project: what :func:`render` does before its formatting pass.
+
+    Args:
+        spec: The validated Spec.
+        templates: Root of the template folders; dlgen's own by default.
+
+    Returns:
+        Project path -> rendered (unformatted) text.
+
+    Raises:
+        FamilyNotAvailable: If the family has no template folder or the task none.
+        TemplateProblem: Naming the folder, the file and the key that break a contract.
+    """
+    rendered = _render_checked(spec, templates or TEMPLATES_ROOT, None)
+    return {path: file.text for path, file in rendered.items()}
+
+
+def _render_checked(
+    spec: Spec, root: Path, measurements: Mapping[str, Any] | None
+) -> dict[str, Rendered]:
+    task_dir, model_dir = _folders(spec, root)
+    contracts.check_sources(spec, task_dir, model_dir, root)
+    sources = layered_sources(spec, root)
+    context = _context(spec, sources, root)
+    context["measured"] = dict(measurements) if measurements else None
+    environment = _environment(root)
+    rendered: dict[str, Rendered] = {}
+    for path, source in sources.items():
+        text = source.origin.read_text(encoding="utf-8")
+        if source.jinja:
+            text = _render_text(environment, source, text, context)
+        rendered[path] = Rendered(text, source.origin)
+    contracts.check_rendered(spec, rendered, task_dir, model_dir)
+    return rendered
+
+
+def _folders(spec: Spec, root: Path) -> tuple[Path, Path]:
+    """The task and model template folders of a Spec.
+
+    Raises:
+        FamilyNotAvailable: If the family or the task has no template folder.
+    """
+    model_dir = root / "models" / spec.model.family
+    if not model_dir.is_dir():
+        raise FamilyNotAvailable(
+            f"dlgen has no templates for {spec.family.names.en} ({spec.model.family!r}) yet",
+            hint="choose a family with templates; `dlgen list` marks which ones can be generated",
+        )
+    task_dir = root / "tasks" / spec.task
+    if not task_dir.is_dir():
+        raise FamilyNotAvailable(
+            f"dlgen has no templates for the task {spec.task!r} yet",
+            hint="choose a task with templates; `dlgen list` shows the supported tasks",
+        )
+    return task_dir, model_dir
+
+
 def layered_sources(spec: Spec, root: Path) -> dict[str, Source]:
     """The template files a Spec's project is made of, keyed by project path.
 
@@ -119,42 +171,59 @@ def layered_sources(spec: Spec, root: Path) -> dict[str, Source]:
         root: Root of the template folders.
 
     Returns:
-        Project path -> source, for the project, task, model and layer folders.
+        Project path -> source, for the project, task, shared, model and layer folders.
 
     Raises:
         FamilyNotAvailable: If the family or the task has no template folder.
         TemplateProblem: If two folders provide the same file or a layer is missing.
     """
-    template = spec.family.template
-    if template is None or not (root / "models" / template).is_dir():
-        raise FamilyNotAvailable(
-            f"dlgen has no templates for {spec.family.names.en} ({spec.model.family!r}) yet",
-            hint="choose a family with templates; `dlgen list` marks which ones can be generated",
-        )
-    task_dir = root / "tasks" / spec.task.value
-    if not task_dir.is_dir():
-        raise FamilyNotAvailable(
-            f"dlgen has no templates for the task {spec.task.value!r} yet",
-            hint="choose a task with templates; `dlgen list` shows the supported tasks",
-        )
+    task_dir, model_dir = _folders(spec, root)
     replacements = {_DATASET_PLACEHOLDER: spec.dataset.name}
     sources: dict[str, Source] = {}
-    for folder in (root / "project", task_dir, root / "models" / template):
+    for folder in (root / "project", task_dir, *_shared_folders(task_dir, model_dir, root)):
         _add_folder(sources, folder, spec.package_name, replacements)
+    _add_folder(sources, model_dir, spec.package_name, replacements)
+    for used in _used_models(model_dir, root):
+        _add_folder(sources, used / _MODEL_FILES, spec.package_name, replacements,
+                    prefix=f"{_MODEL_FILES}/")  # fmt: skip
     _add_layers(sources, root / "layers", spec.package_name)
     return sources
 
 
+def _shared_folders(task_dir: Path, model_dir: Path, root: Path) -> list[Path]:
+    names = [*contracts.contract_of(task_dir).shared, *contracts.contract_of(model_dir).shared]
+    return [root / "shared" / name for name in dict.fromkeys(names)]
+
+
+def _used_models(model_dir: Path, root: Path) -> list[Path]:
+    """Model folders whose model files ``model_dir`` declares it imports, transitively."""
+    found: list[Path] = []
+    pending = [model_dir]
+    while pending:
+        contract = contracts.contract_of(pending.pop())
+        assert isinstance(contract, ModelContract)
+        for name in contract.models:
+            folder = root / "models" / name
+            if folder != model_dir and folder not in found:
+                found.append(folder)
+                pending.append(folder)
+    return found
+
+
 def _add_folder(
-    sources: dict[str, Source], folder: Path, package: str, replacements: dict[str, str]
+    sources: dict[str, Source],
+    folder: Path,
+    package: str,
+    replacements: dict[str, str],
+    prefix: str = "",
 ) -> None:
     for origin in sorted(folder.rglob("*")):
         relative = origin.relative_to(folder)
         if origin.is_dir() or _SKIPPED_NAMES.intersection(relative.parts):
             continue
-        if origin.suffix in {".pyc", ".pyo"}:
+        if origin.suffix in {".pyc", ".pyo"} or relative.as_posix() == CONTRACT_FILE:
             continue
-        path = _project_path(relative.as_posix(), package, replacements)
+        path = _project_path(prefix + relative.as_posix(), package, replacements)
         _add(sources, Source(path.removesuffix(".j2"), origin, origin.suffix == ".j2"))
 
 
@@ -331,10 +400,13 @@ _FILTERS: dict[str, Callable[..., str]] = {
 # Context -------------------------------------------------------------------------------
 
 
-def _context(spec: Spec, sources: dict[str, Source]) -> dict[str, Any]:
+def _context(spec: Spec, sources: dict[str, Source], root: Path) -> dict[str, Any]:
     package = spec.package_name
-    template = spec.family.template
+    template = spec.model.family
     paths = sorted(sources)
+    task_dir, model_dir = _folders(spec, root)
+    folders = [root / "project", task_dir, model_dir, *_used_models(model_dir, root)]
+    dependencies, extras = contracts.requirements(spec, folders)
     return {
         "spec": spec,
         "package": package,
@@ -342,9 +414,12 @@ def _context(spec: Spec, sources: dict[str, Source]) -> dict[str, Any]:
         "version": __version__,
         "template": template,
         "family": spec.family,
+        "task": spec.task_entry,
         "model_modules": _modules(paths, f"src/{package}/models/", {"registry"}),
         "layer_modules": _modules(paths, f"src/{package}/layers/", set()),
-        "debug_image_size": debug_image_size(spec),
+        "debug_image_size": spec.model.debug_image_size(spec.dataset),
+        "dependencies": dependencies,
+        "extras": extras,
         "performance": performance(spec),
         "file_tree": file_tree([*paths, ".dlgen/spec.yaml"]),
         "training": spec.training.model_dump(mode="json"),
@@ -361,31 +436,14 @@ def _modules(paths: Iterable[str], prefix: str, excluded: set[str]) -> list[str]
     return sorted(names)
 
 
-def debug_image_size(spec: Spec) -> int | None:
-    """The image side the debug preset uses: small, and compatible with the patch size.
-
-    Args:
-        spec: The validated Spec.
-
-    Returns:
-        The side in pixels, or None when the data is not images.
-    """
-    size = spec.dataset.image_size
-    if size is None or size <= _DEBUG_MAX_IMAGE_SIZE:
-        return size
-    patch = getattr(spec.model, "patch_size", None)
-    if isinstance(patch, int) and patch > 0:
-        return patch * max(2, _DEBUG_MAX_IMAGE_SIZE // patch)
-    return _DEBUG_MAX_IMAGE_SIZE // 2
-
-
 def performance(spec: Spec) -> dict[str, Any]:
     """Figures the README reports, computed from the Spec alone.
 
-    The family's hyperparameter model supplies them through optional methods
-    ``estimate_flops(dataset)`` (forward FLOPs per sample), ``estimate_activations(dataset)``
-    (activation elements kept for the backward pass, per sample) and
-    ``complexity_notes(dataset)`` (block -> big-O). A missing method gives None.
+    The family's hyperparameter model supplies them through the hooks declared on
+    :class:`~dlgen.spec.hparams.ArchitectureHParams`: ``estimate_flops(dataset)`` (forward
+    FLOPs per sample), ``estimate_activations(dataset)`` (activation elements kept for the
+    backward pass, per sample) and ``complexity_notes(dataset)`` (block -> big-O); a family
+    that does not estimate returns None (the README shows "n/a").
 
     Args:
         spec: The validated Spec.
@@ -398,9 +456,9 @@ def performance(spec: Spec) -> dict[str, Any]:
     """
     model, dataset, training = spec.model, spec.dataset, spec.training
     parameters = spec.estimated_parameters()
-    flops = _optional(model, "estimate_flops", dataset)
-    activations = _optional(model, "estimate_activations", dataset)
-    notes = _optional(model, "complexity_notes", dataset) or []
+    flops = model.estimate_flops(dataset)
+    activations = model.estimate_activations(dataset)
+    notes = model.complexity_notes(dataset)
     element = _BYTES_PER_ELEMENT[training.precision]
     return {
         "parameters": parameters,
@@ -414,11 +472,6 @@ def performance(spec: Spec) -> dict[str, Any]:
         "training_state_bytes": parameters * 4 * (4 if training.optimizer != "sgd" else 3),
         "complexity": [tuple(note) for note in notes],
     }
-
-
-def _optional(model: Any, method: str, dataset: Any) -> Any:
-    function = getattr(model, method, None)
-    return function(dataset) if callable(function) else None
 
 
 def file_tree(paths: Iterable[str]) -> str:

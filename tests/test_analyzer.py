@@ -7,14 +7,13 @@ import pytest
 from dlgen import catalog
 from dlgen.agent import analyze_detailed
 from dlgen.agent.offline import analyze_offline
-from dlgen.agent.offline.intents import INTENT_READERS
+from dlgen.agent.offline.intents import intent_readers
 from dlgen.agent.offline.lexicon import edit_distance, lexicon
 from dlgen.agent.offline.normalize import chinese_numeral_value, detect_language, normalize
 from dlgen.agent.offline.numbers import NUMBER_READERS
 from dlgen.agent.offline.options import OPTION_READERS
 from dlgen.agent.offline.readers import UNSET, read_all
 from dlgen.errors import RequestNotUnderstood, UsageError
-from dlgen.spec import Task
 
 
 @pytest.mark.parametrize(
@@ -183,15 +182,33 @@ def test_option_readers(text: str, expected: dict[str, object]) -> None:
 
 @pytest.mark.parametrize(
     ("text", "task"),
-    [("节点分类", Task.NODE_CLASSIFICATION), ("情感分类", Task.SEQUENCE_CLASSIFICATION),
-     ("语义分割", Task.SEMANTIC_SEGMENTATION), ("时间序列预测", Task.TIME_SERIES_FORECASTING),
-     ("language model", Task.LANGUAGE_MODELING), ("机器翻译", Task.SEQUENCE_TO_SEQUENCE),
-     ("solving PDEs", Task.OPERATOR_LEARNING), ("图像生成", Task.IMAGE_GENERATION),
-     ("重建", Task.RECONSTRUCTION), ("回归", Task.TABULAR_REGRESSION)],
+    [("节点分类", "node_classification"), ("情感分类", "sequence_classification"),
+     ("语义分割", "semantic_segmentation"), ("时间序列预测", "time_series_forecasting"),
+     ("language model", "language_modeling"), ("机器翻译", "sequence_to_sequence"),
+     ("solving PDEs", "operator_learning"), ("图像生成", "image_generation"),
+     ("重建", "reconstruction"), ("回归", "tabular_regression")],
 )  # fmt: skip
-def test_intent_readers(text: str, task: Task) -> None:
-    [reading] = read_all(normalize(text), INTENT_READERS)
+def test_intent_readers(text: str, task: str) -> None:
+    [reading] = read_all(normalize(text), intent_readers())
     assert reading.value.tasks[0] == task
+
+
+@pytest.mark.parametrize("task", catalog.all_tasks(), ids=lambda t: t.key)
+def test_every_task_is_signalled_by_its_own_names(task: catalog.TaskEntry) -> None:
+    for name in (task.names.en, task.names.zh):
+        readings = read_all(normalize(name), intent_readers())
+        assert readings and readings[0].value.tasks[0] == task.key, (name, readings)
+
+
+def test_generic_words_rank_candidates_by_signal_order() -> None:
+    [reading] = read_all(normalize("classify"), intent_readers())
+    assert reading.value.tasks == (
+        "image_classification", "sequence_classification", "tabular_classification",
+        "node_classification",
+    )  # fmt: skip
+    [reading] = read_all(normalize("预测"), intent_readers())
+    assert reading.value.tasks == ("time_series_forecasting", "tabular_regression")
+    assert not reading.value.strong
 
 
 def test_explicit_holds_only_literal_values() -> None:

@@ -10,9 +10,9 @@ from dlgen import catalog
 from dlgen.agent.offline.lexicon import compact, lexicon
 from dlgen.agent.offline.normalize import normalize
 from dlgen.catalog.base import ArchitectureFamily, Variant
-from dlgen.catalog.datasets import TASK_DEFAULTS
 from dlgen.catalog.unsupported import UNSUPPORTED
-from dlgen.spec import DatasetSpec, Spec, Task, TrainingSpec
+from dlgen.spec import DatasetSpec, Spec, TrainingSpec
+from dlgen.template_folders import TEMPLATES_ROOT
 
 FAMILIES = catalog.all_families()
 VARIANTS = [
@@ -20,7 +20,7 @@ VARIANTS = [
     for family in FAMILIES
     for variant in family.variants
 ]
-GENERATED_NOW = {"vit", "resnet", "cnn", "fno", "rnn"}
+TASKS = catalog.all_tasks()
 # Families whose estimate_parameters is an exact count of the reference implementation.
 EXACT = {"vit", "resnet", "fno", "gpt", "gnn", "unet", "cnn", "ddpm", "autoencoder"}
 
@@ -44,7 +44,7 @@ def catalog_spec(family: ArchitectureFamily, variant: Variant | None = None) -> 
     return Spec.model_validate(
         {
             "name": f"{family.key}_{entry.key}",
-            "task": task.value,
+            "task": task,
             "modality": data["modality"],
             "dataset": data,
             "model": {"family": family.key, "variant": variant.key, **variant.hparams},
@@ -63,17 +63,13 @@ def test_family_names_and_tasks(family: ArchitectureFamily) -> None:
     assert family.tasks and family.default_variant in {v.key for v in family.variants}
     assert family.hparams_model.model_fields["family"].default == family.key
     for task in family.tasks:
-        assert task in family.default_datasets, f"no default dataset for {task.value}"
+        assert task in family.default_datasets, f"no default dataset for {task}"
         entry = catalog.dataset(family.default_datasets[task])
-        assert entry.modality.value in _modalities(task)
-    assert (family.template == family.key) == (family.key in GENERATED_NOW)
+        assert entry.modality in catalog.task(task).modalities
+    assert (family.template is not None) == (TEMPLATES_ROOT / "models" / family.key).is_dir()
+    for task, sibling in family.redirects.items():
+        assert task not in family.tasks and task in catalog.family(sibling).tasks
     TrainingSpec.model_validate(family.training_defaults)
-
-
-def _modalities(task: Task) -> set[str]:
-    from dlgen.agent.offline.resolve import TASK_MODALITIES
-
-    return {m.value for m in TASK_MODALITIES[task]}
 
 
 @pytest.mark.parametrize(("family", "variant"), VARIANTS)
@@ -151,8 +147,8 @@ def test_dataset_entry(entry: catalog.DatasetEntry) -> None:
     ]
     assert reachable, f"no alias of {entry.key} is recognised on its own"
     family = catalog.family(entry.default_architecture)
-    assert entry.task in family.tasks, f"{family.key} does not serve {entry.task.value}"
-    assert entry.modality.value in _modalities(entry.task)
+    assert entry.task in family.tasks, f"{family.key} does not serve {entry.task}"
+    assert entry.modality in catalog.task(entry.task).modalities
 
 
 def test_required_datasets_are_present() -> None:
@@ -166,17 +162,31 @@ def test_required_datasets_are_present() -> None:
     assert required <= keys
 
 
-@pytest.mark.parametrize("task", list(Task), ids=lambda t: t.value)
-def test_task_defaults(task: Task) -> None:
-    family_key, dataset_key = TASK_DEFAULTS[task]
-    family = catalog.family(family_key)
-    assert task in family.tasks
-    assert catalog.dataset(dataset_key).modality.value in _modalities(task)
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.key)
+def test_task_entry(task: catalog.TaskEntry) -> None:
+    assert task.names.en and task.names.zh and task.description
+    assert task.signals and task.metrics[0] == task.monitor
+    assert task.monitor_mode in ("max", "min")
+    assert task.key in catalog.family(task.default_family).tasks
+    assert list(task.default_datasets) == [m for m in task.modalities if m in task.default_datasets]
+    for modality, dataset_key in task.default_datasets.items():
+        entry = catalog.dataset(dataset_key)
+        assert entry.modality == modality
+        data = DatasetSpec.model_validate(entry.spec_fields())
+        assert all(size > 0 for size in task.output_shape(data))
+    assert (task.template is not None) == (TEMPLATES_ROOT / "tasks" / task.key).is_dir()
+    if task.template is not None:  # the README shows an inference example for each modality
+        assert all(task.inference_example(m) for m in task.modalities)
+    TrainingSpec.model_validate(task.training_defaults)
 
 
-def test_every_task_is_served() -> None:
+def test_every_task_is_served_and_every_folder_is_a_task() -> None:
     served = {task for family in FAMILIES for task in family.tasks}
-    assert served == set(Task)
+    assert served == set(catalog.task_keys())
+    folders = {p.name for p in (TEMPLATES_ROOT / "tasks").iterdir() if p.is_dir()}
+    assert folders <= set(catalog.task_keys()), "a task template folder without a catalog task"
+    models = {p.name for p in (TEMPLATES_ROOT / "models").iterdir() if p.is_dir()}
+    assert models <= {f.key for f in FAMILIES}, "a model template folder without a family"
 
 
 @pytest.mark.parametrize("item", UNSUPPORTED, ids=lambda u: u.key)

@@ -106,7 +106,7 @@ def test_family_without_templates_exits_2_and_writes_nothing(tmp_path: Path) -> 
     spec = Spec.model_validate(
         {
             "name": "x",
-            "task": task.value,
+            "task": task,
             "modality": dataset.modality.value,
             "dataset": {
                 "name": dataset.key,

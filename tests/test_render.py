@@ -80,6 +80,7 @@ def test_file_tree_follows_the_contract(vit_files: dict[str, str]) -> None:
         f"src/{package}/models/registry.py",
         f"src/{package}/models/vit.py",
         f"src/{package}/trainers/trainer.py",
+        f"src/{package}/trainers/task_contract.py",
         "tests/conftest.py",
         ".dlgen/spec.yaml",
     }

@@ -88,9 +88,9 @@ def _dataset_question(analysis: Analysis) -> tuple[str, str]:
 
 def _task_question(analysis: Analysis) -> tuple[str, str]:
     lang = analysis.spec.language
-    tasks = ", ".join(task.value for task in analysis.spec.family.tasks)
+    tasks = ", ".join(analysis.spec.family.tasks)
     text = pick(lang, f"Which task? ({tasks})", f"做什么任务？（{tasks}）")
-    return text, analysis.spec.task.value
+    return text, analysis.spec.task
 
 
 def _shape_question(analysis: Analysis) -> tuple[str, str]:

@@ -1,12 +1,15 @@
-"""Catalog entry types: what dlgen knows about an architecture family or a dataset."""
+"""Catalog entry types: what dlgen knows about a task, an architecture family or a dataset."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from dlgen.spec.common import Modality, Task
+from dlgen.spec.common import Modality
+from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
+from dlgen.template_folders import template_folder
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,84 @@ class Names:
     def display(self, language: str) -> str:
         """The display name in ``language`` ('zh' or 'en')."""
         return self.zh if language == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Words that point the analyzer to a task.
+
+    Readers run in ascending ``order`` and the first match wins, so specific phrases
+    ("情感分类", "node classification") get a lower order than generic words. Tasks that
+    share a pattern (the generic "分类"/"classify") become one reading whose candidate
+    tasks are ranked by their ``order``; the data's modality decides among them.
+
+    Attributes:
+        pattern: Regular expression over the normalized request (ASCII mode).
+        order: Priority; lower runs first.
+        strong: Whether the words name the task unambiguously. A weak signal ("预测")
+            only picks among the tasks the named family already serves.
+    """
+
+    pattern: str
+    order: int
+    strong: bool = True
+
+
+@dataclass(frozen=True)
+class TaskEntry:
+    """One task: what it is, how a request names it, and what its projects default to.
+
+    Attributes:
+        key: Stable identifier stored in ``Spec.task``, e.g. "image_classification"; also
+            the name of its template folder ``dlgen/templates/tasks/<key>/``.
+        names: Display names in both languages.
+        signals: The words that signal the task to the offline analyzer.
+        modalities: Kinds of data the task takes; the first is the usual one.
+        default_datasets: Dataset key per modality for a request that names none; the
+            first entry is the task's default dataset.
+        default_family: Family key for a request that names only the task.
+        requires: ``DatasetSpec`` fields the task cannot do without (e.g. ``num_classes``
+            for classification); a Spec whose dataset lacks one is refused.
+        monitor: Metric that selects the best checkpoint; the task's ``task.py`` declares
+            the same (checked when rendering).
+        monitor_mode: ``max`` when larger is better, else ``min``.
+        metrics: Metrics the task reports at evaluation, monitor first.
+        output_shape: The model output's shape for one sample, from the dataset facts.
+        inference_examples: The argument the README's ``inference.py`` example passes,
+            per modality.
+        training_defaults: ``TrainingSpec`` values of a sound recipe for the task; a
+            family's own ``training_defaults`` take precedence.
+        description: One English line for ``dlgen list`` and the prompts.
+    """
+
+    key: str
+    names: Names
+    signals: tuple[Signal, ...]
+    modalities: tuple[Modality, ...]
+    default_datasets: dict[Modality, str]
+    default_family: str
+    requires: tuple[str, ...]
+    monitor: str
+    monitor_mode: Literal["max", "min"]
+    metrics: tuple[str, ...]
+    output_shape: Callable[[DatasetSpec], tuple[int, ...]]
+    inference_examples: dict[Modality, str] = field(default_factory=dict)
+    training_defaults: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def default_dataset(self) -> str:
+        """The dataset key assumed when a request names only the task."""
+        return next(iter(self.default_datasets.values()))
+
+    @property
+    def template(self) -> str | None:
+        """The template folder's name, or None while the task cannot be generated."""
+        return self.key if template_folder("tasks", self.key) else None
+
+    def inference_example(self, modality: Modality) -> str:
+        """The README's example argument to ``inference.py`` for data of ``modality``."""
+        return self.inference_examples.get(modality, "")
 
 
 @dataclass(frozen=True)
@@ -55,34 +136,41 @@ class ArchitectureFamily:
         key: The ``family`` discriminator value, e.g. "vit".
         names: Display names and aliases.
         hparams_model: Pydantic model of the family's hyperparameters.
-        tasks: Tasks the family serves; the first is the default.
+        tasks: Keys of the tasks the family serves; the first is the default.
         variants: Named configurations.
         default_variant: Variant used when the request names none.
-        default_datasets: Dataset key to use per task when the request names none.
-        template: Name of the template folder, or None while it does not exist.
+        default_datasets: Dataset key to use per task key when the request names none.
         paper: Citation of the paper the implementation follows.
         dataset_variants: Variant to use per dataset key when the request names a
             dataset but no variant (e.g. FNO on Burgers -> the 1-D "burgers" variant).
         training_defaults: ``TrainingSpec`` field values of a sound recipe for the
             family; the analyzer starts from them.
+        redirects: Sibling family per task key this family does not serve: a generic name
+            used for that task means the sibling ("Transformer" for translation is the
+            encoder-decoder, for images ViT).
     """
 
     key: str
     names: Names
     hparams_model: type[ArchitectureHParams]
-    tasks: tuple[Task, ...]
+    tasks: tuple[str, ...]
     variants: tuple[Variant, ...] = ()
     default_variant: str | None = None
-    default_datasets: dict[Task, str] = field(default_factory=dict)
-    template: str | None = None
+    default_datasets: dict[str, str] = field(default_factory=dict)
     paper: str = ""
     dataset_variants: dict[str, str] = field(default_factory=dict)
     training_defaults: dict[str, Any] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
 
     @property
-    def default_task(self) -> Task:
+    def default_task(self) -> str:
         """The task assumed when the request does not name one."""
         return self.tasks[0]
+
+    @property
+    def template(self) -> str | None:
+        """The model template folder's name, or None while the family cannot be generated."""
+        return self.key if template_folder("models", self.key) else None
 
     def variant(self, key: str) -> Variant:
         """Look up a variant by key.
@@ -104,7 +192,7 @@ class DatasetEntry:
     Attributes:
         key: Catalog key, stored in ``Spec.dataset.name``.
         names: Display names and aliases.
-        task: The task it is usually used for.
+        task: Key of the task it is usually used for.
         modality: Kind of data.
         source: Loader kind the generated project uses.
         input_shape: One sample's shape, channels first.
@@ -119,7 +207,7 @@ class DatasetEntry:
 
     key: str
     names: Names
-    task: Task
+    task: str
     modality: Modality
     source: str
     input_shape: tuple[int, ...]

@@ -1,17 +1,13 @@
-"""Datasets dlgen knows and the facts that naming one implies.
-
-``TASK_DEFAULTS`` gives, for a request that names only a task, the family and
-dataset to start from.
-"""
+"""Datasets dlgen knows and the facts that naming one implies."""
 
 from __future__ import annotations
 
 from dlgen.catalog.base import DatasetEntry, Names
-from dlgen.spec.common import Modality, Task
+from dlgen.spec.common import Modality
 
 _IMG = Modality.IMAGE
-_CLS = Task.IMAGE_CLASSIFICATION
-_SEG = Task.SEMANTIC_SEGMENTATION
+_CLS = "image_classification"
+_SEG = "semantic_segmentation"
 
 DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
@@ -129,7 +125,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
             "CelebA人脸",
             ("celeba", "celeb-a", "celeba faces", "人脸数据集", "名人人脸"),
         ),
-        Task.IMAGE_GENERATION,
+        "image_generation",
         _IMG,
         "torchvision",
         (3, 64, 64),
@@ -222,7 +218,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "cora",
         Names("Cora", "Cora引文网络", ("cora",)),
-        Task.NODE_CLASSIFICATION,
+        "node_classification",
         Modality.GRAPH,
         "planetoid",
         (2_708, 1_433),
@@ -233,7 +229,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "citeseer",
         Names("CiteSeer", "CiteSeer引文网络", ("citeseer", "cite seer")),
-        Task.NODE_CLASSIFICATION,
+        "node_classification",
         Modality.GRAPH,
         "planetoid",
         (3_327, 3_703),
@@ -244,7 +240,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "pubmed",
         Names("PubMed", "PubMed引文网络", ("pubmed", "pub med")),
-        Task.NODE_CLASSIFICATION,
+        "node_classification",
         Modality.GRAPH,
         "planetoid",
         (19_717, 500),
@@ -255,7 +251,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "karate_club",
         Names("Zachary's karate club", "空手道俱乐部", ("karate club", "karate", "空手道俱乐部")),
-        Task.NODE_CLASSIFICATION,
+        "node_classification",
         Modality.GRAPH,
         "networkx",
         (34, 34),
@@ -267,7 +263,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "darcy",
         Names("Darcy flow", "达西流", ("darcy", "darcy flow", "达西流", "达西")),
-        Task.OPERATOR_LEARNING,
+        "operator_learning",
         Modality.FIELD,
         "generator",
         (1, 85, 85),
@@ -283,7 +279,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
             "Burgers方程",
             ("burgers", "burgers equation", "burgers' equation", "伯格斯方程", "burgers方程"),
         ),
-        Task.OPERATOR_LEARNING,
+        "operator_learning",
         Modality.FIELD,
         "generator",
         (1, 1024),
@@ -306,7 +302,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
                 "n-s方程",
             ),
         ),
-        Task.OPERATOR_LEARNING,
+        "operator_learning",
         Modality.FIELD,
         "mat",
         (10, 64, 64),
@@ -328,7 +324,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
                 "三维纳维斯托克斯",
             ),
         ),
-        Task.OPERATOR_LEARNING,
+        "operator_learning",
         Modality.FIELD,
         "mat",
         (10, 64, 64, 40),
@@ -340,7 +336,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "wikitext2",
         Names("WikiText-2", "WikiText-2", ("wikitext-2", "wikitext2", "wikitext 2", "wiki text 2")),
-        Task.LANGUAGE_MODELING,
+        "language_modeling",
         Modality.TEXT,
         "text",
         (256,),
@@ -351,7 +347,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "wikitext103",
         Names("WikiText-103", "WikiText-103", ("wikitext-103", "wikitext103", "wikitext 103")),
-        Task.LANGUAGE_MODELING,
+        "language_modeling",
         Modality.TEXT,
         "text",
         (512,),
@@ -362,7 +358,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "ptb",
         Names("Penn Treebank", "Penn Treebank语料", ("penn treebank", "ptb", "penn tree bank")),
-        Task.LANGUAGE_MODELING,
+        "language_modeling",
         Modality.TEXT,
         "text",
         (35,),
@@ -378,7 +374,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
             "莎士比亚小数据集",
             ("tiny shakespeare", "tinyshakespeare", "shakespeare", "莎士比亚"),
         ),
-        Task.LANGUAGE_MODELING,
+        "language_modeling",
         Modality.TEXT,
         "text",
         (256,),
@@ -390,7 +386,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "imdb",
         Names("IMDB reviews", "IMDB影评", ("imdb", "imdb reviews", "imdb影评", "imdb电影评论")),
-        Task.SEQUENCE_CLASSIFICATION,
+        "sequence_classification",
         Modality.TEXT,
         "text",
         (512,),
@@ -402,7 +398,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "sst2",
         Names("SST-2", "SST-2情感", ("sst-2", "sst2", "sst 2", "stanford sentiment treebank")),
-        Task.SEQUENCE_CLASSIFICATION,
+        "sequence_classification",
         Modality.TEXT,
         "text",
         (128,),
@@ -414,7 +410,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "ag_news",
         Names("AG News", "AG新闻", ("ag news", "ag_news", "agnews", "ag-news", "ag新闻")),
-        Task.SEQUENCE_CLASSIFICATION,
+        "sequence_classification",
         Modality.TEXT,
         "text",
         (128,),
@@ -438,7 +434,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
                 "电力变压器温度",
             ),
         ),
-        Task.TIME_SERIES_FORECASTING,
+        "time_series_forecasting",
         Modality.TIME_SERIES,
         "csv",
         (96, 7),
@@ -453,7 +449,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
             "合成季节性时间序列",
             ("synthetic series", "sine", "正弦", "合成时间序列"),
         ),
-        Task.TIME_SERIES_FORECASTING,
+        "time_series_forecasting",
         Modality.TIME_SERIES,
         "generator",
         (96, 1),
@@ -469,7 +465,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
             "PTB-XL十二导联心电",
             ("ptb-xl", "ptbxl", "ecg", "心电", "心电图", "12-lead ecg", "十二导联"),
         ),
-        Task.SEQUENCE_CLASSIFICATION,
+        "sequence_classification",
         Modality.SIGNAL,
         "npy",
         (12, 1000),
@@ -484,7 +480,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
             "Multi30k德英翻译",
             ("multi30k", "multi 30k", "德英翻译"),
         ),
-        Task.SEQUENCE_TO_SEQUENCE,
+        "sequence_to_sequence",
         Modality.TEXT,
         "text",
         (64,),
@@ -495,7 +491,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "iris",
         Names("Iris", "鸢尾花", ("iris", "鸢尾花", "鸢尾")),
-        Task.TABULAR_CLASSIFICATION,
+        "tabular_classification",
         Modality.TABULAR,
         "sklearn",
         (4,),
@@ -507,7 +503,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "diabetes",
         Names("Diabetes regression", "糖尿病回归", ("diabetes", "糖尿病")),
-        Task.TABULAR_REGRESSION,
+        "tabular_regression",
         Modality.TABULAR,
         "sklearn",
         (10,),
@@ -541,7 +537,7 @@ DATASETS: tuple[DatasetEntry, ...] = (
     DatasetEntry(
         "custom_csv",
         Names("custom CSV", "自定义CSV", ("custom csv", "csv", "csv文件", "表格数据")),
-        Task.TABULAR_CLASSIFICATION,
+        "tabular_classification",
         Modality.TABULAR,
         "csv",
         (16,),
@@ -550,19 +546,3 @@ DATASETS: tuple[DatasetEntry, ...] = (
         notes="One row per sample, a 'target' column; set the feature count and classes",
     ),
 )
-
-# Task -> (family key, dataset key) for a request that names only the task.
-TASK_DEFAULTS: dict[Task, tuple[str, str]] = {
-    Task.IMAGE_CLASSIFICATION: ("resnet", "cifar10"),
-    Task.SEMANTIC_SEGMENTATION: ("unet", "oxford_pet"),
-    Task.SEQUENCE_CLASSIFICATION: ("rnn", "imdb"),
-    Task.TIME_SERIES_FORECASTING: ("rnn", "synthetic_series"),
-    Task.LANGUAGE_MODELING: ("gpt", "tiny_shakespeare"),
-    Task.SEQUENCE_TO_SEQUENCE: ("seq2seq", "multi30k"),
-    Task.NODE_CLASSIFICATION: ("gnn", "cora"),
-    Task.OPERATOR_LEARNING: ("fno", "darcy"),
-    Task.IMAGE_GENERATION: ("ddpm", "cifar10"),
-    Task.RECONSTRUCTION: ("autoencoder", "mnist"),
-    Task.TABULAR_CLASSIFICATION: ("mlp", "iris"),
-    Task.TABULAR_REGRESSION: ("mlp", "diabetes"),
-}

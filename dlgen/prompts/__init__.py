@@ -19,7 +19,6 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from dlgen import catalog
-from dlgen.catalog.datasets import TASK_DEFAULTS
 
 __all__ = ["Prompt", "catalog_context", "load", "render", "versions"]
 
@@ -84,9 +83,9 @@ def _family_entry(family: catalog.ArchitectureFamily) -> dict[str, Any]:
         "en": family.names.en,
         "zh": family.names.zh,
         "aliases": list(family.names.aliases),
-        "tasks": [task.value for task in family.tasks],
+        "tasks": list(family.tasks),
         "default_variant": family.default_variant,
-        "default_datasets": {task.value: key for task, key in family.default_datasets.items()},
+        "default_datasets": dict(family.default_datasets),
         "generatable": family.template is not None,
         "training_defaults": dict(family.training_defaults),
         "dataset_variants": dict(family.dataset_variants),
@@ -107,7 +106,7 @@ def _dataset_entry(entry: catalog.DatasetEntry) -> dict[str, Any]:
         "key": entry.key,
         "en": entry.names.en,
         "zh": entry.names.zh,
-        "task": entry.task.value,
+        "task": entry.task,
         "modality": entry.modality.value,
         "source": entry.source,
         "input_shape": list(entry.input_shape),
@@ -119,10 +118,23 @@ def _dataset_entry(entry: catalog.DatasetEntry) -> dict[str, Any]:
     }
 
 
-def catalog_context() -> dict[str, Any]:
-    """The catalog as plain data for the prompts: families, datasets, task defaults."""
+def _task_entry(task: catalog.TaskEntry) -> dict[str, Any]:
     return {
+        "key": task.key,
+        "en": task.names.en,
+        "zh": task.names.zh,
+        "modalities": [m.value for m in task.modalities],
+        "default_family": task.default_family,
+        "default_dataset": task.default_dataset,
+        "generatable": task.template is not None,
+        "description": task.description,
+    }
+
+
+def catalog_context() -> dict[str, Any]:
+    """The catalog as plain data for the prompts: tasks, families and datasets."""
+    return {
+        "tasks": [_task_entry(t) for t in catalog.all_tasks()],
         "families": [_family_entry(f) for f in catalog.all_families()],
         "datasets": [_dataset_entry(d) for d in catalog.all_datasets()],
-        "task_defaults": {task.value: list(pair) for task, pair in TASK_DEFAULTS.items()},
     }

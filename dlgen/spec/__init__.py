@@ -6,7 +6,7 @@ the catalog's entry types import the light modules of this package.
 
 from typing import TYPE_CHECKING, Any
 
-from dlgen.spec.common import Activation, Language, Modality, Optimizer, Precision, Scheduler, Task
+from dlgen.spec.common import Activation, Language, Modality, Optimizer, Precision, Scheduler
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 from dlgen.spec.training import TrainingSpec
@@ -25,7 +25,6 @@ __all__ = [
     "Precision",
     "Scheduler",
     "Spec",
-    "Task",
     "TrainingSpec",
     "format_validation_error",
 ]

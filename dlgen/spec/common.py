@@ -1,4 +1,8 @@
-"""Vocabulary shared by every part of the Spec: languages, tasks, modalities, choices."""
+"""Vocabulary shared by every part of the Spec: languages, modalities, choices.
+
+Tasks are not listed here: each is a catalog entry (:mod:`dlgen.catalog.tasks`) and
+``Spec.task`` holds its key.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,6 @@ from enum import Enum
 from typing import Literal
 
 Language = Literal["zh", "en"]
-
-
-class Task(str, Enum):
-    """What the generated project learns to do; tasks bring data, losses and metrics."""
-
-    IMAGE_CLASSIFICATION = "image_classification"
-    SEMANTIC_SEGMENTATION = "semantic_segmentation"
-    SEQUENCE_CLASSIFICATION = "sequence_classification"
-    TIME_SERIES_FORECASTING = "time_series_forecasting"
-    LANGUAGE_MODELING = "language_modeling"
-    SEQUENCE_TO_SEQUENCE = "sequence_to_sequence"
-    NODE_CLASSIFICATION = "node_classification"
-    OPERATOR_LEARNING = "operator_learning"
-    IMAGE_GENERATION = "image_generation"
-    RECONSTRUCTION = "reconstruction"
-    TABULAR_CLASSIFICATION = "tabular_classification"
-    TABULAR_REGRESSION = "tabular_regression"
 
 
 class Modality(str, Enum):

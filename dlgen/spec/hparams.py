@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict
 
 from dlgen.spec.dataset import DatasetSpec
 
+# Debug presets keep images up to this side; larger ones shrink to a small valid size.
+DEBUG_MAX_IMAGE_SIZE = 64
+
 
 class ArchitectureHParams(BaseModel):
     """Hyperparameters of one architecture family.
@@ -48,7 +51,35 @@ class ArchitectureHParams(BaseModel):
         """
         return 0
 
-    # Optional performance estimates for the README (None: not estimated) -----------------
+    # Input sizes --------------------------------------------------------------------------
+
+    def input_multiple(self) -> int:
+        """The number every image side must be a multiple of (the model's total stride).
+
+        Returns:
+            1 when any size works; 16 for ViT-B/16, 2**depth for a U-Net.
+        """
+        return 1
+
+    def debug_image_size(self, dataset: DatasetSpec) -> int | None:
+        """The image side the debug preset uses: small, and valid for the model.
+
+        Args:
+            dataset: The dataset facts of the same Spec.
+
+        Returns:
+            The side in pixels (unchanged up to 64, else a small multiple of
+            :meth:`input_multiple`, or 32 when any size works), or None without images.
+        """
+        size = dataset.image_size
+        if size is None or size <= DEBUG_MAX_IMAGE_SIZE:
+            return size
+        multiple = self.input_multiple()
+        if multiple > 1:
+            return multiple * max(2, DEBUG_MAX_IMAGE_SIZE // multiple)
+        return DEBUG_MAX_IMAGE_SIZE // 2
+
+    # Performance estimates for the README (None: not estimated) --------------------------
 
     def estimate_flops(self, dataset: DatasetSpec) -> int | None:
         """Forward FLOPs for one sample (2 per multiply-accumulate), or None.

@@ -20,7 +20,6 @@ from dlgen.spec.common import (
     Framework,
     Language,
     Modality,
-    Task,
 )
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
@@ -56,13 +55,23 @@ class Spec(BaseModel):
     language: Language = "en"
     request: str = Field(default="", description="The request as the user wrote it (README only).")
     name: str = Field(description="Project name: lowercase letters, digits, underscores.")
-    task: Task
+    task: str = Field(
+        description="Key of a catalog task, e.g. 'image_classification'.",
+        json_schema_extra={"enum": list(catalog.task_keys())},
+    )
     modality: Modality
     framework: Framework = "pytorch"
     dataset: DatasetSpec
     model: ModelHParams
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     assumptions: list[str] = Field(default_factory=list)
+
+    @field_validator("task")
+    @classmethod
+    def _check_task(cls, value: str) -> str:
+        if value not in catalog.task_keys():
+            raise ValueError(f"unknown task {value!r}; accepted: {', '.join(catalog.task_keys())}")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -79,9 +88,22 @@ class Spec(BaseModel):
         family = catalog.family(self.model.family)
         problems: list[str] = []
         if self.task not in family.tasks:
-            served = ", ".join(t.value for t in family.tasks)
+            served = ", ".join(family.tasks)
             problems.append(
-                f"{family.names.en} does not serve task {self.task.value!r}; it serves: {served}"
+                f"{family.names.en} does not serve task {self.task!r}; it serves: {served}"
+            )
+        task = catalog.task(self.task)
+        if self.modality not in task.modalities:
+            accepted = ", ".join(m.value for m in task.modalities)
+            problems.append(
+                f"task {self.task!r} takes {accepted} data, not {self.modality.value!r}; "
+                "choose a dataset of one of those modalities or another task"
+            )
+        missing = [name for name in task.requires if getattr(self.dataset, name) is None]
+        if missing:
+            problems.append(
+                f"task {self.task!r} needs dataset.{', dataset.'.join(missing)}, which dataset "
+                f"{self.dataset.name!r} does not set; set it or choose a dataset that has it"
             )
         if self.dataset.modality != self.modality:
             problems.append(
@@ -113,6 +135,11 @@ class Spec(BaseModel):
     def family(self) -> catalog.ArchitectureFamily:
         """The catalog entry of the model's architecture family."""
         return catalog.family(self.model.family)
+
+    @property
+    def task_entry(self) -> catalog.TaskEntry:
+        """The catalog entry of the task."""
+        return catalog.task(self.task)
 
     @property
     def package_name(self) -> str:

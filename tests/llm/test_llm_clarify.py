@@ -32,9 +32,7 @@ def test_multi_task_family_asks_three_questions_in_chinese() -> None:
     questions = clarifying_questions(Analysis(spec=spec))
     assert [q.key for q in questions] == ["dataset", "task", "input_shape"]
     assert questions[0].text.startswith("使用哪个数据集")
-    assert (
-        questions[1].default == spec.task.value and "sequence_classification" in questions[1].text
-    )
+    assert questions[1].default == spec.task and "sequence_classification" in questions[1].text
     assert all(q.language == "zh" for q in questions)
 
 

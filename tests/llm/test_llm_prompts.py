@@ -6,7 +6,6 @@ import jinja2
 import pytest
 
 from dlgen import catalog, prompts
-from dlgen.catalog.datasets import TASK_DEFAULTS
 
 
 def test_every_prompt_has_a_version() -> None:
@@ -31,8 +30,9 @@ def test_system_prompt_lists_the_whole_catalog() -> None:
             assert f"{dataset_key}={variant_key}" in text
     for entry in catalog.all_datasets():
         assert f"- {entry.key}: {entry.names.en}" in text
-    for task, (family_key, dataset_key) in TASK_DEFAULTS.items():
-        assert f"- {task.value}: {family_key}, {dataset_key}" in text
+    for task in catalog.all_tasks():
+        assert f"- {task.key}: {task.names.en} / {task.names.zh}" in text
+        assert f"default {task.default_family}, {task.default_dataset};" in text
     assert "JSON schema" not in text  # only sent inline in json_object mode
     assert "language of the request" in text and "every value you chose" in text
 

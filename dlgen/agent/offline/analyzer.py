@@ -13,18 +13,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dlgen import catalog
 from dlgen.agent.analysis import Analysis
 from dlgen.agent.offline.adjust import adjust
 from dlgen.agent.offline.draft import Draft
 from dlgen.agent.offline.fill import Target, apply_slots, start
-from dlgen.agent.offline.intents import INTENT_READERS, Intent
+from dlgen.agent.offline.intents import Intent, intent_readers
 from dlgen.agent.offline.lexicon import Match, lexicon
 from dlgen.agent.offline.messages import say
 from dlgen.agent.offline.normalize import detect_language, normalize
 from dlgen.agent.offline.numbers import NUMBER_READERS
 from dlgen.agent.offline.options import OPTION_READERS
 from dlgen.agent.offline.readers import read_all
-from dlgen.agent.offline.resolve import check_unsupported, resolve
+from dlgen.agent.offline.resolve import check_unsupported, choose_variant, resolve
 from dlgen.agent.offline.training import build_training, check_unknown_choices
 from dlgen.catalog.base import DatasetEntry, Variant
 from dlgen.errors import RequestNotUnderstood, SpecError
@@ -56,6 +57,36 @@ def analyze_offline(request: str) -> Analysis:
     return Analysis(spec=_validate(draft), backend="offline", explicit=dict(draft.explicit))
 
 
+def analyze_choice(family: str, task: str, dataset: str, language: str = "en") -> Spec:
+    """The Spec of a request that names exactly this family, task and dataset.
+
+    The same defaults, adjustments and recipe as :func:`analyze_offline`, without reading
+    any text: what the catalog allows for a combination (tests render every one).
+
+    Args:
+        family: A family key.
+        task: A task key the family serves.
+        dataset: A dataset key of a modality the task takes.
+        language: The language of the assumptions.
+
+    Returns:
+        The validated Spec.
+
+    Raises:
+        KeyError: For an unknown key.
+        SpecError: When the catalog does not allow the combination, saying why.
+    """
+    draft = Draft(request="", language=language, text="")
+    draft.family, draft.task = catalog.family(family), catalog.task(task).key
+    draft.dataset, draft.dataset_named = catalog.dataset(dataset), True
+    choose_variant(draft)
+    _fill(draft)
+    adjust(draft)
+    _note_model_defaults(draft)
+    draft.training = build_training(draft)
+    return _validate(draft)
+
+
 def read(request: str) -> Draft:
     """Everything the text says: catalog terms, numbers, switches, the task keyword."""
     language = detect_language(request)
@@ -66,7 +97,7 @@ def read(request: str) -> Draft:
     masked = _mask(text, matches)
     taken: list[tuple[int, int]] = []
     readings = read_all(masked, NUMBER_READERS, taken) + read_all(masked, OPTION_READERS, taken)
-    intents = read_all(masked, INTENT_READERS)
+    intents = read_all(masked, intent_readers())
     intent = intents[0].value if intents else None
     draft = Draft(request=request, language=language, text=text, matches=matches)
     draft.readings = {reading.slot: reading for reading in readings}
@@ -188,7 +219,7 @@ def _validate(draft: Draft) -> Spec:
         "language": draft.language,
         "request": draft.request,
         "name": _project_name(draft),
-        "task": draft.task.value,
+        "task": draft.task,
         "modality": draft.data["modality"],
         "dataset": draft.data,
         "model": draft.model,

@@ -10,7 +10,6 @@ from dlgen.agent.offline.lexicon import Match
 from dlgen.agent.offline.messages import say
 from dlgen.agent.offline.readers import Reading
 from dlgen.catalog.base import ArchitectureFamily, DatasetEntry, Variant
-from dlgen.spec.common import Task
 
 
 @dataclass
@@ -48,7 +47,7 @@ class Draft:
     variant_named: bool = False
     dataset: DatasetEntry | None = None
     dataset_named: bool = False
-    task: Task | None = None
+    task: str | None = None
     model: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)

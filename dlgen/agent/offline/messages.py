@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlgen.spec.common import Task
+from dlgen import catalog
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "family_from_dataset": (
@@ -193,21 +193,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 
-TASK_NAMES: dict[Task, tuple[str, str]] = {
-    Task.IMAGE_CLASSIFICATION: ("image classification", "图像分类"),
-    Task.SEMANTIC_SEGMENTATION: ("semantic segmentation", "语义分割"),
-    Task.SEQUENCE_CLASSIFICATION: ("sequence classification", "序列分类"),
-    Task.TIME_SERIES_FORECASTING: ("time-series forecasting", "时间序列预测"),
-    Task.LANGUAGE_MODELING: ("language modeling", "语言建模"),
-    Task.SEQUENCE_TO_SEQUENCE: ("sequence-to-sequence", "序列到序列"),
-    Task.NODE_CLASSIFICATION: ("node classification", "节点分类"),
-    Task.OPERATOR_LEARNING: ("operator learning", "算子学习"),
-    Task.IMAGE_GENERATION: ("image generation", "图像生成"),
-    Task.RECONSTRUCTION: ("reconstruction", "重建"),
-    Task.TABULAR_CLASSIFICATION: ("tabular classification", "表格分类"),
-    Task.TABULAR_REGRESSION: ("tabular regression", "表格回归"),
-}
-
 OPTION_NAMES: dict[str, tuple[str, str]] = {
     "warmup_epochs": ("Warmup", "学习率预热"),
     "early_stopping_patience": ("Early stopping", "早停"),
@@ -224,10 +209,9 @@ def say(message_id: str, language: str, **values: Any) -> str:
     return (chinese if language == "zh" else english).format(**values)
 
 
-def task_name(task: Task, language: str) -> str:
+def task_name(task: str, language: str) -> str:
     """A task's name in ``language``."""
-    english, chinese = TASK_NAMES[task]
-    return chinese if language == "zh" else english
+    return catalog.task(task).names.display(language)
 
 
 def join(items: list[str], language: str) -> str:

@@ -2,8 +2,8 @@
 
 A request may name any of the three (family, dataset, task); the missing ones
 come from the catalog (a dataset's usual architecture, a family's default task
-and dataset, :data:`~dlgen.catalog.datasets.TASK_DEFAULTS`), each choice
-recorded as an assumption.
+and dataset, a task's default family and dataset), each choice recorded as an
+assumption.
 """
 
 from __future__ import annotations
@@ -17,37 +17,15 @@ from dlgen.agent.offline.draft import Draft
 from dlgen.agent.offline.lexicon import Match
 from dlgen.agent.offline.messages import join, say, task_name
 from dlgen.catalog.base import ArchitectureFamily, DatasetEntry, Variant
-from dlgen.catalog.datasets import TASK_DEFAULTS
 from dlgen.catalog.unsupported import UNSUPPORTED
 from dlgen.errors import RequestNotUnderstood, UsageError
-from dlgen.spec.common import Modality, Task
+from dlgen.spec.common import Modality
 from dlgen.spec.dataset import DatasetSpec
 
-# Modalities each task accepts, for telling apart "classification" of images, text, ...
-TASK_MODALITIES: dict[Task, tuple[Modality, ...]] = {
-    Task.IMAGE_CLASSIFICATION: (Modality.IMAGE,),
-    Task.SEQUENCE_CLASSIFICATION: (Modality.TEXT, Modality.SIGNAL, Modality.TIME_SERIES),
-    Task.TABULAR_CLASSIFICATION: (Modality.TABULAR,),
-    Task.NODE_CLASSIFICATION: (Modality.GRAPH,),
-    Task.SEMANTIC_SEGMENTATION: (Modality.IMAGE,),
-    Task.TIME_SERIES_FORECASTING: (Modality.TIME_SERIES,),
-    Task.LANGUAGE_MODELING: (Modality.TEXT,),
-    Task.SEQUENCE_TO_SEQUENCE: (Modality.TEXT,),
-    Task.OPERATOR_LEARNING: (Modality.FIELD,),
-    Task.IMAGE_GENERATION: (Modality.IMAGE,),
-    Task.RECONSTRUCTION: (Modality.IMAGE, Modality.TABULAR),
-    Task.TABULAR_REGRESSION: (Modality.TABULAR,),
-}
 
-# A generic family name used for a task it does not serve means a sibling family:
-# "Transformer" for translation is the encoder-decoder, for images it is ViT.
-REDIRECTS: dict[tuple[str, Task], str] = {
-    ("transformer", Task.SEQUENCE_TO_SEQUENCE): "seq2seq",
-    ("transformer", Task.LANGUAGE_MODELING): "gpt",
-    ("transformer", Task.IMAGE_CLASSIFICATION): "vit",
-    ("cnn", Task.SEMANTIC_SEGMENTATION): "unet",
-    ("unet", Task.IMAGE_GENERATION): "ddpm",
-}
+def _modalities(task: str) -> tuple[Modality, ...]:
+    return catalog.task(task).modalities
+
 
 Builder = Callable[[Draft, DatasetEntry, Variant | None], tuple[dict, dict]]
 
@@ -113,7 +91,7 @@ def resolve(draft: Draft, build: Builder) -> None:
     _redirect(draft)
     if draft.dataset is None:
         _default_dataset(draft, build)
-    _choose_variant(draft)
+    choose_variant(draft)
     _note_fuzzy(draft)
 
 
@@ -189,30 +167,30 @@ def _set_backbone(draft: Draft, family: ArchitectureFamily, backbone: str, text:
             draft.explicit["model.variant"] = variant.key
 
 
-def _choose_task(draft: Draft) -> Task | None:
+def _choose_task(draft: Draft) -> str | None:
     intent, family, dataset = draft.intent, draft.family, draft.dataset
     if intent is not None:
         candidates = list(intent.tasks)
         if dataset is not None:
-            candidates = [t for t in candidates if dataset.modality in TASK_MODALITIES[t]]
+            candidates = [t for t in candidates if dataset.modality in _modalities(t)]
         served = [t for t in candidates if family is None or t in family.tasks]
         if served:
-            draft.explicit["task"] = served[0].value
+            draft.explicit["task"] = served[0]
             return served[0]
         if intent.strong and candidates:
-            draft.explicit["task"] = candidates[0].value
+            draft.explicit["task"] = candidates[0]
             return candidates[0]
         if intent.strong and dataset is not None:
             task = intent.tasks[0]
             raise UsageError(
                 say("task_data_mismatch", draft.language, dataset=draft.name_of(dataset.names),
                     modality=dataset.modality.value, task=task_name(task, draft.language),
-                    needs=", ".join(m.value for m in TASK_MODALITIES[task])),
+                    needs=", ".join(m.value for m in _modalities(task))),
                 hint="dlgen list",
             )  # fmt: skip
     if dataset is not None and (family is None or dataset.task in family.tasks):
         return dataset.task
-    if dataset is not None and family is not None and (family.key, dataset.task) in REDIRECTS:
+    if dataset is not None and family is not None and dataset.task in family.redirects:
         return dataset.task  # e.g. "Transformer on CIFAR-10" is a ViT
     if family is not None:
         draft.assume("default_task", family=draft.name_of(family.names),
@@ -230,7 +208,7 @@ def _default_family(draft: Draft) -> None:
                      dataset=draft.name_of(dataset.names))  # fmt: skip
         return
     assert task is not None
-    draft.family = catalog.family(TASK_DEFAULTS[task][0])
+    draft.family = catalog.family(catalog.task(task).default_family)
     draft.assume("family_from_task", family=draft.name_of(draft.family.names),
                  task=task_name(task, draft.language))  # fmt: skip
 
@@ -240,7 +218,7 @@ def _redirect(draft: Draft) -> None:
     assert family is not None and task is not None
     if task in family.tasks:
         return
-    target = REDIRECTS.get((family.key, task))
+    target = family.redirects.get(task)
     if target is not None and not draft.variant_named:
         asked = draft.name_of(family.names)
         draft.family = catalog.family(target)
@@ -264,7 +242,7 @@ def _redirect(draft: Draft) -> None:
     )  # fmt: skip
 
 
-def _backbone_host(draft: Draft, task: Task) -> ArchitectureFamily | None:
+def _backbone_host(draft: Draft, task: str) -> ArchitectureFamily | None:
     """A family serving ``task`` that takes the named variant as its backbone
     ("segmentation with a ResNet-101 backbone" is a DeepLabV3+)."""
     if draft.variant is None:
@@ -285,17 +263,17 @@ def _default_dataset(draft: Draft, build: Builder) -> None:
     draft.dataset = chosen
 
 
-def _dataset_candidates(family: ArchitectureFamily, task: Task) -> list[DatasetEntry]:
+def _dataset_candidates(family: ArchitectureFamily, task: str) -> list[DatasetEntry]:
     keys = [family.default_datasets.get(task, "")]
     keys += [d.key for d in catalog.all_datasets() if d.key in family.dataset_variants]
     keys += [d.key for d in catalog.all_datasets() if d.default_architecture == family.key]
-    keys.append(TASK_DEFAULTS[task][1])
+    keys.extend(catalog.task(task).default_datasets.values())
     entries: list[DatasetEntry] = []
     for key in keys:
         if not key or any(e.key == key for e in entries):
             continue
         entry = catalog.dataset(key)
-        if entry.modality in TASK_MODALITIES[task]:
+        if entry.modality in _modalities(task):
             entries.append(entry)
     return entries
 
@@ -322,7 +300,8 @@ def _variant_for(draft: Draft, entry: DatasetEntry) -> Variant | None:
     return family.variant(key) if key else None
 
 
-def _choose_variant(draft: Draft) -> None:
+def choose_variant(draft: Draft) -> None:
+    """Pick the variant for the chosen family and dataset unless the request named one."""
     family, dataset = draft.family, draft.dataset
     assert family is not None and dataset is not None
     if draft.variant_named:

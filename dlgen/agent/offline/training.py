@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dlgen import catalog
 from dlgen.agent.offline.draft import Draft
 from dlgen.agent.offline.fill import TRAINING_SLOTS
 from dlgen.agent.offline.messages import OPTION_NAMES
@@ -38,9 +39,11 @@ def check_unknown_choices(draft: Draft) -> None:
 
 def build_training(draft: Draft) -> dict[str, Any]:
     """The training dictionary: recipe, then readings, then consequences of switches."""
-    assert draft.family is not None
-    training: dict[str, Any] = dict(draft.family.training_defaults)
-    for slot in TRAINING_SLOTS:
+    assert draft.family is not None and draft.task is not None
+    # The task's recipe, then the family's (a family knows its own best settings).
+    training: dict[str, Any] = dict(catalog.task(draft.task).training_defaults)
+    training.update(draft.family.training_defaults)
+    for slot in sorted(TRAINING_SLOTS):  # a set: sorted, so the Spec never depends on hashing
         reading = draft.readings.get(slot)
         if reading is None:
             continue

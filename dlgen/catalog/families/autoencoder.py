@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, PositiveFloat, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Activation, Modality, Task
+from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -75,7 +75,7 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=AutoencoderHParams,
-    tasks=(Task.RECONSTRUCTION, Task.IMAGE_GENERATION),
+    tasks=("reconstruction", "image_generation"),
     variants=(
         Variant(
             key="ae",
@@ -106,7 +106,7 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     default_variant="ae",
-    default_datasets={Task.RECONSTRUCTION: "mnist", Task.IMAGE_GENERATION: "mnist"},
+    default_datasets={"reconstruction": "mnist", "image_generation": "mnist"},
     paper="Kingma & Welling, Auto-Encoding Variational Bayes, ICLR 2014",
     training_defaults={
         "optimizer": "adam",

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, NonNegativeInt, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Activation, Modality, Task
+from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -213,15 +213,14 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=CNNHParams,
-    tasks=(Task.IMAGE_CLASSIFICATION, Task.SEQUENCE_CLASSIFICATION),
+    tasks=("image_classification", "sequence_classification"),
     variants=VARIANTS,
     default_variant="small",
     default_datasets={
-        Task.IMAGE_CLASSIFICATION: "mnist",
-        Task.SEQUENCE_CLASSIFICATION: "ptb_xl",
+        "image_classification": "mnist",
+        "sequence_classification": "ptb_xl",
     },
     dataset_variants={"ptb_xl": "conv1d"},
-    template="cnn",
     paper="LeCun et al., Gradient-Based Learning Applied to Document Recognition, 1998",
     training_defaults={
         "optimizer": "adam",
@@ -232,4 +231,5 @@ FAMILY = ArchitectureFamily(
         "batch_size": 64,
         "grad_clip": None,
     },
+    redirects={"semantic_segmentation": "unet"},
 )

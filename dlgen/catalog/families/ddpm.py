@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveFloat, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Modality, Task
+from dlgen.spec.common import Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -117,7 +117,7 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=DDPMHParams,
-    tasks=(Task.IMAGE_GENERATION,),
+    tasks=("image_generation",),
     variants=(
         Variant(
             key="cifar10",
@@ -153,7 +153,7 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     default_variant="cifar10",
-    default_datasets={Task.IMAGE_GENERATION: "cifar10"},
+    default_datasets={"image_generation": "cifar10"},
     dataset_variants={"mnist": "small", "fashion_mnist": "small", "digits": "small"},
     paper="Ho et al., Denoising Diffusion Probabilistic Models, NeurIPS 2020",
     training_defaults={

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Modality, Task
+from dlgen.spec.common import Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -99,10 +99,10 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=DeepLabV3PlusHParams,
-    tasks=(Task.SEMANTIC_SEGMENTATION,),
+    tasks=("semantic_segmentation",),
     variants=(_variant("resnet50", 50), _variant("resnet101", 101)),
     default_variant="resnet50",
-    default_datasets={Task.SEMANTIC_SEGMENTATION: "pascal_voc"},
+    default_datasets={"semantic_segmentation": "pascal_voc"},
     paper="Chen et al., Encoder-Decoder with Atrous Separable Convolution for Semantic Image "
     "Segmentation, ECCV 2018",
     training_defaults={

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import NonNegativeInt, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Activation, Modality, Task
+from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -187,17 +187,16 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=FNOHParams,
-    tasks=(Task.OPERATOR_LEARNING,),
+    tasks=("operator_learning",),
     variants=VARIANTS,
     default_variant="darcy",
-    default_datasets={Task.OPERATOR_LEARNING: "darcy"},
+    default_datasets={"operator_learning": "darcy"},
     dataset_variants={
         "darcy": "darcy",
         "burgers": "burgers",
         "navier_stokes": "ns2d",
         "navier_stokes_3d": "fno3d",
     },
-    template="fno",
     paper="Li et al., Fourier Neural Operator for Parametric Partial Differential Equations, "
     "ICLR 2021",
     training_defaults={

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Activation, Modality, Task
+from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -76,7 +76,7 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=GNNHParams,
-    tasks=(Task.NODE_CLASSIFICATION,),
+    tasks=("node_classification",),
     variants=(
         Variant(
             key="gcn",
@@ -123,7 +123,7 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     default_variant="gcn",
-    default_datasets={Task.NODE_CLASSIFICATION: "cora"},
+    default_datasets={"node_classification": "cora"},
     paper="Kipf & Welling, Semi-Supervised Classification with Graph Convolutional Networks, "
     "ICLR 2017",
     training_defaults={

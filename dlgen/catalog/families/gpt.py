@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Activation, Modality, Task
+from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -171,10 +171,10 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=GPTHParams,
-    tasks=(Task.LANGUAGE_MODELING,),
+    tasks=("language_modeling",),
     variants=VARIANTS,
     default_variant="nanogpt",
-    default_datasets={Task.LANGUAGE_MODELING: "tiny_shakespeare"},
+    default_datasets={"language_modeling": "tiny_shakespeare"},
     dataset_variants={"wikitext103": "gpt2", "wikitext2": "gpt2", "tiny_shakespeare": "nanogpt"},
     paper="Radford et al., Language Models are Unsupervised Multitask Learners, 2019",
     training_defaults={

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Activation, Modality, Task
+from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -85,7 +85,7 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=MLPHParams,
-    tasks=(Task.TABULAR_CLASSIFICATION, Task.TABULAR_REGRESSION, Task.IMAGE_CLASSIFICATION),
+    tasks=("tabular_classification", "tabular_regression", "image_classification"),
     variants=(
         _variant("small", "small MLP", "小型MLP", [64, 64], ("small mlp", "小型mlp")),
         _variant("medium", "MLP 256-128-64", "三层MLP", [256, 128, 64], ("medium mlp",)),
@@ -93,9 +93,9 @@ FAMILY = ArchitectureFamily(
     ),
     default_variant="medium",
     default_datasets={
-        Task.TABULAR_CLASSIFICATION: "iris",
-        Task.TABULAR_REGRESSION: "diabetes",
-        Task.IMAGE_CLASSIFICATION: "mnist",
+        "tabular_classification": "iris",
+        "tabular_regression": "diabetes",
+        "image_classification": "mnist",
     },
     paper="Rumelhart et al., Learning representations by back-propagating errors, 1986",
     training_defaults={

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Activation, Modality, Task
+from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -199,12 +199,11 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=ResNetHParams,
-    tasks=(Task.IMAGE_CLASSIFICATION,),
+    tasks=("image_classification",),
     variants=VARIANTS,
     default_variant="resnet50",
-    default_datasets={Task.IMAGE_CLASSIFICATION: "cifar10"},
+    default_datasets={"image_classification": "cifar10"},
     dataset_variants={"cifar10": "resnet18", "cifar100": "resnet18", "imagenet": "resnet50"},
-    template="resnet",
     paper="He et al., Deep Residual Learning for Image Recognition, CVPR 2016",
     training_defaults={
         "optimizer": "sgd",

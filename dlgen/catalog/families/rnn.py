@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Modality, Task
+from dlgen.spec.common import Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -40,7 +40,7 @@ class RNNHParams(ArchitectureHParams):
     bidirectional: bool = False
     dropout: float = Field(default=0.1, ge=0, lt=1)
     embedding_dim: PositiveInt = 128
-    head: Literal["last", "mean"] = "last"
+    head: Literal["last", "mean", "max"] = "last"
     horizon: PositiveInt | None = None
     tie_weights: bool = False
 
@@ -265,18 +265,17 @@ FAMILY = ArchitectureFamily(
     ),
     hparams_model=RNNHParams,
     tasks=(
-        Task.SEQUENCE_CLASSIFICATION,
-        Task.TIME_SERIES_FORECASTING,
-        Task.LANGUAGE_MODELING,
+        "sequence_classification",
+        "time_series_forecasting",
+        "language_modeling",
     ),
     variants=VARIANTS,
     default_variant="lstm",
     default_datasets={
-        Task.SEQUENCE_CLASSIFICATION: "imdb",
-        Task.TIME_SERIES_FORECASTING: "synthetic_series",
-        Task.LANGUAGE_MODELING: "tiny_shakespeare",
+        "sequence_classification": "imdb",
+        "time_series_forecasting": "synthetic_series",
+        "language_modeling": "tiny_shakespeare",
     },
-    template="rnn",
     paper="Hochreiter & Schmidhuber, Long Short-Term Memory, 1997; Cho et al., "
     "Learning Phrase Representations using RNN Encoder-Decoder, 2014",
     training_defaults={

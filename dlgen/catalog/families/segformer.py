@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Modality, Task
+from dlgen.spec.common import Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -115,10 +115,10 @@ FAMILY = ArchitectureFamily(
         aliases=("segformer", "seg former", "mix transformer", "mit encoder"),
     ),
     hparams_model=SegFormerHParams,
-    tasks=(Task.SEMANTIC_SEGMENTATION,),
+    tasks=("semantic_segmentation",),
     variants=tuple(_variant(key) for key in _CONFIGS),
     default_variant="b0",
-    default_datasets={Task.SEMANTIC_SEGMENTATION: "ade20k"},
+    default_datasets={"semantic_segmentation": "ade20k"},
     paper="Xie et al., SegFormer: Simple and Efficient Design for Semantic Segmentation with "
     "Transformers, NeurIPS 2021",
     training_defaults={

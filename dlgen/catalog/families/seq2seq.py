@@ -8,7 +8,7 @@ from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
 from dlgen.catalog.families.transformer import encoder_layer_parameters
-from dlgen.spec.common import Activation, Modality, Task
+from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -91,7 +91,7 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=Seq2SeqHParams,
-    tasks=(Task.SEQUENCE_TO_SEQUENCE,),
+    tasks=("sequence_to_sequence",),
     variants=(
         _variant(
             "small",
@@ -128,7 +128,7 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     default_variant="small",
-    default_datasets={Task.SEQUENCE_TO_SEQUENCE: "multi30k"},
+    default_datasets={"sequence_to_sequence": "multi30k"},
     paper="Vaswani et al., Attention Is All You Need, NeurIPS 2017",
     training_defaults={
         "optimizer": "adamw",

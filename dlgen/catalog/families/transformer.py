@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Activation, Modality, Task
+from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -94,7 +94,7 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=TransformerHParams,
-    tasks=(Task.SEQUENCE_CLASSIFICATION,),
+    tasks=("sequence_classification",),
     variants=(
         _bert("bert_tiny", "BERT-Tiny", 128, 2, 2, ("bert-tiny", "bert tiny")),
         _bert("bert_mini", "BERT-Mini", 256, 4, 4, ("bert-mini", "bert mini")),
@@ -103,7 +103,7 @@ FAMILY = ArchitectureFamily(
         _bert("bert_base", "BERT-Base", 768, 12, 12, ("bert-base", "bert base", "bert_base")),
     ),
     default_variant="bert_mini",
-    default_datasets={Task.SEQUENCE_CLASSIFICATION: "imdb"},
+    default_datasets={"sequence_classification": "imdb"},
     paper="Vaswani et al., Attention Is All You Need, 2017; Devlin et al., BERT, 2019",
     training_defaults={
         "optimizer": "adamw",
@@ -114,5 +114,10 @@ FAMILY = ArchitectureFamily(
         "epochs": 10,
         "batch_size": 32,
         "grad_clip": 1.0,
+    },
+    redirects={
+        "sequence_to_sequence": "seq2seq",
+        "language_modeling": "gpt",
+        "image_classification": "vit",
     },
 )

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Activation, Modality, Task
+from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -98,10 +98,10 @@ FAMILY = ArchitectureFamily(
         aliases=("unet", "u-net", "u net", "u型网络", "u形网络"),
     ),
     hparams_model=UNetHParams,
-    tasks=(Task.SEMANTIC_SEGMENTATION,),
+    tasks=("semantic_segmentation",),
     variants=VARIANTS,
     default_variant="unet",
-    default_datasets={Task.SEMANTIC_SEGMENTATION: "oxford_pet"},
+    default_datasets={"semantic_segmentation": "oxford_pet"},
     paper="Ronneberger et al., U-Net: Convolutional Networks for Biomedical Image "
     "Segmentation, MICCAI 2015",
     training_defaults={
@@ -112,4 +112,5 @@ FAMILY = ArchitectureFamily(
         "epochs": 50,
         "batch_size": 16,
     },
+    redirects={"image_generation": "ddpm"},
 )

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt
 
 from dlgen.catalog.base import ArchitectureFamily, Names, Variant
-from dlgen.spec.common import Activation, Task
+from dlgen.spec.common import Activation
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
@@ -46,6 +46,9 @@ class ViTHParams(ArchitectureHParams):
         if self.pool == "cls" and not self.class_token:
             problems.append("pool='cls' needs class_token=true; set pool to 'mean' or enable it")
         return problems
+
+    def input_multiple(self) -> int:
+        return self.patch_size
 
     def estimate_parameters(self, dataset: DatasetSpec) -> int:
         size = dataset.image_size or 224
@@ -272,11 +275,10 @@ FAMILY = ArchitectureFamily(
         ),
     ),
     hparams_model=ViTHParams,
-    tasks=(Task.IMAGE_CLASSIFICATION,),
+    tasks=("image_classification",),
     variants=VARIANTS,
     default_variant="b16",
-    default_datasets={Task.IMAGE_CLASSIFICATION: "imagenet"},
-    template="vit",
+    default_datasets={"image_classification": "imagenet"},
     training_defaults={
         "optimizer": "adamw",
         "lr": 1e-3,

@@ -69,9 +69,7 @@ class SpectralConv(nn.Module):
             raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
         modes_per_axis = (modes,) * dims if isinstance(modes, int) else tuple(modes)
         if len(modes_per_axis) != dims or min(modes_per_axis) < 1:
-            raise ValueError(
-                f"modes must be a positive int or {dims} positive ints, got {modes!r}"
-            )
+            raise ValueError(f"modes must be a positive int or {dims} positive ints, got {modes!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.modes = modes_per_axis
@@ -115,7 +113,9 @@ class SpectralConv(nn.Module):
         for axis, mode, size in leading:
             x_ft = torch.fft.fft(x_ft, dim=axis)
             # Keep frequencies 0..m-1 and -m..-1 of this axis: 2m entries.
-            x_ft = torch.cat([x_ft.narrow(axis, 0, mode), x_ft.narrow(axis, size - mode, mode)], axis)
+            x_ft = torch.cat(
+                [x_ft.narrow(axis, 0, mode), x_ft.narrow(axis, size - mode, mode)], axis
+            )
         weight = torch.view_as_complex(self.weight)  # (C_in, C_out, 2m_1, ..., m_last)
         out_ft = torch.einsum("bi...,io...->bo...", x_ft, weight)  # (B, C_out, 2m_1, ..., m_last)
         for axis, mode, size in leading:

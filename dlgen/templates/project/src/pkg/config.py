@@ -81,7 +81,9 @@ def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
     dotlist: list[str] = []
     for override in overrides:
         if "=" not in override:
-            raise ConfigError(f"override {override!r} must look like key=value (e.g. training.lr=3e-4)")
+            raise ConfigError(
+                f"override {override!r} must look like key=value (e.g. training.lr=3e-4)"
+            )
         key = override.split("=", 1)[0].strip()
         if key.startswith("+"):
             dotlist.append(override.strip()[1:])

@@ -141,7 +141,9 @@ class Schedule:
 ScheduleBuilder = Callable[[Optimizer, TrainingConfig, int, str], Schedule]
 
 
-def _cosine(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str) -> Schedule:
+def _cosine(
+    optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str
+) -> Schedule:
     total = max(1, config.epochs * steps_per_epoch)
     warmup = config.warmup_epochs * steps_per_epoch
 
@@ -155,14 +157,18 @@ def _cosine(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, 
     return Schedule(LambdaLR(optimizer, factor), "step")
 
 
-def _onecycle(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str) -> Schedule:
+def _onecycle(
+    optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str
+) -> Schedule:
     total = max(2, config.epochs * steps_per_epoch)
     pct_start = config.warmup_epochs / config.epochs if config.warmup_epochs else 0.3
     scheduler = OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=pct_start)
     return Schedule(scheduler, "step")
 
 
-def _step(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str) -> Schedule:
+def _step(
+    optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str
+) -> Schedule:
     period = config.step_size * steps_per_epoch
 
     def factor(step: int) -> float:
@@ -171,7 +177,9 @@ def _step(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mo
     return Schedule(LambdaLR(optimizer, factor), "step")
 
 
-def _plateau(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str) -> Schedule:
+def _plateau(
+    optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str
+) -> Schedule:
     scheduler = ReduceLROnPlateau(
         optimizer,
         mode="max" if mode == "max" else "min",
@@ -181,7 +189,9 @@ def _plateau(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int,
     return Schedule(scheduler, "epoch")
 
 
-def _constant(optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str) -> Schedule:
+def _constant(
+    optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str
+) -> Schedule:
     return Schedule(None, "step")
 
 

@@ -1,6 +1,6 @@
 """The task-agnostic training loop: AMP, accumulation, clipping, EMA, DDP, resumable runs.
 
-A :class:`~.base.Task` supplies the data and the loss of a batch; this module does
+A :class:`~.task_contract.Task` supplies the data and the loss of a batch; this module does
 everything else. A run can be killed at any moment and resumed from its last
 checkpoint, mid-epoch included: the epoch's order is replayed from ``(seed, epoch)``
 and the batches already seen are skipped, so the resumed run ends with the same
@@ -31,9 +31,9 @@ from ..utils.distributed import DistributedContext
 from ..utils.ema import ModelEma
 from ..utils.logger import RunLogger, format_scalars, peak_memory_mb
 from ..utils.seed import capture_rng_state, restore_rng_state
-from .base import Batch, DataSplits, MetricSums, Task
 from .config import TrainingConfig
 from .optim import Schedule, build_optimizer, build_schedule, current_lr
+from .task_contract import Batch, DataSplits, MetricSums, Task
 
 CHECKPOINT_FORMAT = 1
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -189,9 +189,7 @@ class Trainer:
         """Optimizer steps per epoch (a partial accumulation ends every epoch)."""
         return math.ceil(self.micro_batches_per_epoch / self.config.grad_accum_steps)
 
-    def _loader(
-        self, dataset: Dataset[Any], sampler: Sampler[int], seed: int
-    ) -> DataLoader[Any]:
+    def _loader(self, dataset: Dataset[Any], sampler: Sampler[int], seed: int) -> DataLoader[Any]:
         generator = torch.Generator()
         generator.manual_seed(seed)
         return DataLoader(
@@ -273,8 +271,9 @@ class Trainer:
     def _batches(self) -> Iterator[tuple[int, Batch]]:
         """This epoch's remaining micro-batches with their index in the epoch."""
         self.sampler.set_epoch(self.state.epoch)
-        self.sampler.set_start(min(self.state.batch_in_epoch * self.config.batch_size,
-                                   self.sampler.per_replica))
+        self.sampler.set_start(
+            min(self.state.batch_in_epoch * self.config.batch_size, self.sampler.per_replica)
+        )
         self.train_dataset.set_epoch(self.state.epoch)
         loader = self._loader(self.train_dataset, self.sampler, self.config.seed + self.state.epoch)
         for index, batch in enumerate(loader, start=self.state.batch_in_epoch):
@@ -494,9 +493,8 @@ class Trainer:
         if count <= 0:
             return {}
         averages = {key: value / count for key, value in values.items()}
-        # Optional task hook for metrics that are not averages (perplexity, macro F1).
-        finalize = getattr(self.task, "finalize_metrics", None)
-        return finalize(averages) if callable(finalize) else averages
+        # The task derives metrics that are not averages (perplexity, macro F1).
+        return self.task.finalize_metrics(averages)
 
     # Checkpoints ----------------------------------------------------------------------
 

@@ -30,7 +30,9 @@ def save_checkpoint(state: Mapping[str, Any], path: Path | str) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    descriptor, temp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(descriptor, "wb") as handle:
             torch.save(dict(state), handle)
@@ -149,7 +151,9 @@ class CheckpointManager:
         """
         path = save_checkpoint(state, self.path_for(step))
         steps = sorted(
-            (s, p) for p in self.directory.glob("step_*.pt") if (s := checkpoint_step(p)) is not None
+            (s, p)
+            for p in self.directory.glob("step_*.pt")
+            if (s := checkpoint_step(p)) is not None
         )
         for _, old in steps[: max(0, len(steps) - self.keep_last)]:
             old.unlink(missing_ok=True)

@@ -15,12 +15,21 @@ from .data.mixing import MixupCutmix
 from .data.transforms import eval_transform
 from .losses.classification import ClassificationLoss
 from .metrics.classification import topk_correct
-from .trainers.base import Batch, DataSplits, MetricSums, StepOutput
+from .trainers.task_contract import (
+    BaseTask,
+    Batch,
+    DataSplits,
+    MetricSums,
+    MonitorMode,
+    StepOutput,
+    class_zero_cross_entropy,
+    format_top_classes,
+)
 
 TOP_K = 5
 
 
-class ImageClassificationTask:
+class ImageClassificationTask(BaseTask):
     """Images ``(B, C, H, W)`` to logits ``(B, num_classes)``; top-1 selects the best model.
 
     Args:
@@ -29,7 +38,7 @@ class ImageClassificationTask:
     """
 
     monitor = "top1"
-    monitor_mode = "max"
+    monitor_mode: MonitorMode = "max"
 
     def __init__(self, cfg: DictConfig) -> None:
         self.data = DataConfig.from_mapping(cfg.data)
@@ -102,17 +111,6 @@ class ImageClassificationTask:
         samples = [dataset[index] for index in range(batch_size)]
         return torch.stack([s[0] for s in samples]), torch.stack([s[1] for s in samples])
 
-    def model_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
-        """The model's positional inputs.
-
-        Args:
-            batch: ``(images, labels)``.
-
-        Returns:
-            ``(images,)``.
-        """
-        return (batch[0],)
-
     def output_shape(self, batch_size: int) -> tuple[int, ...]:
         """Shape of the logits.
 
@@ -133,8 +131,7 @@ class ImageClassificationTask:
         Returns:
             A scalar loss.
         """
-        labels = torch.zeros(output.shape[0], dtype=torch.long, device=output.device)
-        return F.cross_entropy(output.float(), labels)
+        return class_zero_cross_entropy(output)
 
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:
@@ -158,19 +155,8 @@ class ImageClassificationTask:
         else:
             images = self.example_batch(2)[0]
             names = ["synthetic[0]", "synthetic[1]"]
-        probabilities = model(images.to(device)).float().softmax(dim=-1)
-        top = probabilities.topk(min(TOP_K, self.data.num_classes), dim=-1)
-        lines = []
-        for name, values, indices in zip(names, top.values, top.indices, strict=True):
-            ranked = ", ".join(
-                f"{self._class_name(int(i))}: {float(p):.3f}" for p, i in zip(values, indices, strict=True)
-            )
-            lines.append(f"{name}: {ranked}")
-        return lines
-
-    def _class_name(self, index: int) -> str:
-        names = self.data.class_names
-        return names[index] if names is not None else str(index)
+        logits = model(images.to(device))  # (N, num_classes)
+        return format_top_classes(names, logits, TOP_K, self.data.class_names)
 
 
 def build_task(cfg: DictConfig) -> ImageClassificationTask:

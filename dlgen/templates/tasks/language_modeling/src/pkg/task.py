@@ -20,7 +20,14 @@ from .data.corpus import synthetic_corpus
 from .data.datasets import Prepared, prepare
 from .data.vocabulary import CharVocabulary
 from .metrics.language_modeling import bits_per_token, perplexity
-from .trainers.base import Batch, DataSplits, MetricSums, StepOutput
+from .trainers.task_contract import (
+    Batch,
+    MetricSums,
+    MonitorMode,
+    PreparedDataTask,
+    StepOutput,
+    class_zero_cross_entropy,
+)
 
 # Characters of the synthetic corpus behind example batches.
 _EXAMPLE_CHARACTERS = 4000
@@ -31,7 +38,7 @@ TOP_K = 20
 PROMPT_CHARACTERS = 32
 
 
-class LanguageModelingTask:
+class LanguageModelingTask(PreparedDataTask[Prepared]):
     """Character chunks ``(B, T)`` to next-character logits ``(B, T, V)``.
 
     Args:
@@ -40,31 +47,20 @@ class LanguageModelingTask:
     """
 
     monitor = "loss"
-    monitor_mode = "min"
+    monitor_mode: MonitorMode = "min"
 
     def __init__(self, cfg: DictConfig) -> None:
         self.data = DataConfig.from_mapping(cfg.data)
         self.label_smoothing = float(cfg.training.label_smoothing)
         self.seed = int(cfg.training.seed)
-        self._prepared: Prepared | None = None
 
-    def prepared(self) -> Prepared:
-        """The datasets with their vocabulary, built once.
-
-        Returns:
-            The prepared data.
-        """
-        if self._prepared is None:
-            self._prepared = prepare(self.data)
-        return self._prepared
-
-    def build_datasets(self) -> DataSplits:
-        """Create the chunk datasets.
+    def prepare_data(self) -> Prepared:
+        """Load the corpus, build the vocabulary and chunk every split.
 
         Returns:
-            Train, validation and test splits.
+            The chunk datasets with their vocabulary.
         """
-        return self.prepared().splits
+        return prepare(self.data)
 
     def training_step(self, model: nn.Module, batch: Batch) -> StepOutput:
         """Mean cross-entropy over every position of one batch.
@@ -129,17 +125,6 @@ class LanguageModelingTask:
         stacked = torch.stack(windows)  # (B, T + 1)
         return stacked[:, :-1], stacked[:, 1:]
 
-    def model_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
-        """The model's positional inputs.
-
-        Args:
-            batch: ``(inputs, targets)``.
-
-        Returns:
-            ``(inputs,)``.
-        """
-        return (batch[0],)
-
     def output_shape(self, batch_size: int) -> tuple[int, ...]:
         """Shape of the logits.
 
@@ -160,8 +145,7 @@ class LanguageModelingTask:
         Returns:
             A scalar loss.
         """
-        flat = output.float().flatten(0, 1)
-        return F.cross_entropy(flat, torch.zeros(flat.shape[0], dtype=torch.long, device=flat.device))
+        return class_zero_cross_entropy(output)
 
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:

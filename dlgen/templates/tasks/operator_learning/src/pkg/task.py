@@ -20,13 +20,13 @@ from .data.generators import GENERATORS, generate
 from .data.normalizer import GaussianNormalizer
 from .losses.relative_l2 import RelativeL2Loss, relative_l2
 from .metrics.fields import field_metric_sums
-from .trainers.base import Batch, DataSplits, MetricSums, StepOutput
+from .trainers.task_contract import BaseTask, Batch, DataSplits, MetricSums, MonitorMode, StepOutput
 
 EXAMPLE_SEED = 1_000_003
 PREDICTION_SUFFIX = ".pred.npy"
 
 
-class OperatorLearningTask:
+class OperatorLearningTask(BaseTask):
     """Fields ``(B, C_in, *grid)`` to fields ``(B, C_out, *grid)``; relative L2 selects the best.
 
     Normalisation statistics are fitted on the training split when the datasets are built
@@ -39,7 +39,7 @@ class OperatorLearningTask:
     """
 
     monitor = "rel_l2"
-    monitor_mode = "min"
+    monitor_mode: MonitorMode = "min"
 
     def __init__(self, cfg: DictConfig) -> None:
         self.cfg = cfg
@@ -121,17 +121,6 @@ class OperatorLearningTask:
         fields = synthetic_fields(self.data, batch_size, self.data.seed)
         return torch.from_numpy(fields["x"]), torch.from_numpy(fields["y"])
 
-    def model_inputs(self, batch: Batch) -> tuple[Tensor, ...]:
-        """The model's positional inputs.
-
-        Args:
-            batch: ``(inputs, targets)``.
-
-        Returns:
-            ``(inputs,)``.
-        """
-        return (batch[0],)
-
     def output_shape(self, batch_size: int) -> tuple[int, ...]:
         """Shape of the predicted fields.
 
@@ -142,17 +131,6 @@ class OperatorLearningTask:
             ``(B, C_out, *grid)``.
         """
         return (batch_size, *self.data.output_shape)
-
-    def smoke_loss(self, output: Tensor) -> Tensor:
-        """Mean square of the output: a scalar that depends on every predicted value.
-
-        Args:
-            output: ``(B, C_out, *grid)`` predictions.
-
-        Returns:
-            A scalar loss.
-        """
-        return output.float().pow(2).mean()
 
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:

@@ -21,12 +21,22 @@ from .data.config import DataConfig
 from .data.datasets import Prepared, prepare
 from .data.signals import synthetic_signals
 from .metrics.classification import class_counts, macro_f1
-from .trainers.base import Batch, DataSplits, MetricSums, StepOutput
+from .trainers.task_contract import (
+    Batch,
+    MetricSums,
+    MonitorMode,
+    PreparedDataTask,
+    StepOutput,
+    class_zero_cross_entropy,
+    format_top_classes,
+)
 
 _COUNT_KEYS = ("tp", "fp", "fn")
+# Classes listed per input by ``predict``.
+TOP_K = 3
 
 
-class SequenceClassificationTask:
+class SequenceClassificationTask(PreparedDataTask[Prepared]):
     """Sequences to logits ``(B, num_classes)``; accuracy selects the best model.
 
     Args:
@@ -34,30 +44,19 @@ class SequenceClassificationTask:
     """
 
     monitor = "accuracy"
-    monitor_mode = "max"
+    monitor_mode: MonitorMode = "max"
 
     def __init__(self, cfg: DictConfig) -> None:
         self.data = DataConfig.from_mapping(cfg.data)
         self.label_smoothing = float(cfg.training.label_smoothing)
-        self._prepared: Prepared | None = None
 
-    def prepared(self) -> Prepared:
-        """The datasets with their tokenizer or statistics, built once.
-
-        Returns:
-            The prepared data.
-        """
-        if self._prepared is None:
-            self._prepared = prepare(self.data)
-        return self._prepared
-
-    def build_datasets(self) -> DataSplits:
-        """Create the datasets of ``data.source``.
+    def prepare_data(self) -> Prepared:
+        """Load and split ``data.source``; fit the tokenizer or the signal statistics on train.
 
         Returns:
-            Train, validation and test splits.
+            The datasets with their tokenizer or statistics.
         """
-        return self.prepared().splits
+        return prepare(self.data)
 
     def model_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
         """The model's positional inputs, trimmed to the longest sequence in the batch.
@@ -174,8 +173,7 @@ class SequenceClassificationTask:
         Returns:
             A scalar loss.
         """
-        labels = torch.zeros(output.shape[0], dtype=torch.long, device=output.device)
-        return F.cross_entropy(output.float(), labels)
+        return class_zero_cross_entropy(output)
 
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:
@@ -195,16 +193,7 @@ class SequenceClassificationTask:
         device = next(model.parameters()).device
         names, batch = self._predict_batch(list(inputs))
         logits = model(*(t.to(device) for t in self.model_inputs(batch)))
-        probabilities = logits.float().softmax(dim=-1)
-        top = probabilities.topk(min(3, self.data.num_classes), dim=-1)
-        lines = []
-        for name, values, indices in zip(names, top.values, top.indices, strict=True):
-            ranked = ", ".join(
-                f"{self._class_name(int(i))}: {float(p):.3f}"
-                for p, i in zip(values, indices, strict=True)
-            )
-            lines.append(f"{name}: {ranked}")
-        return lines
+        return format_top_classes(names, logits, TOP_K, self.data.class_names)
 
     def _predict_batch(self, inputs: list[str]) -> tuple[list[str], Batch]:
         prepared = self.prepared()
@@ -219,7 +208,9 @@ class SequenceClassificationTask:
         if tokenizer is None:  # pragma: no cover - text data always has one
             raise RuntimeError("text data without a tokenizer")
         texts = [_read_text(item) for item in inputs]
-        ids = [tokenizer.encode(text)[: self.data.max_length] or [tokenizer.pad_id] for text in texts]
+        ids = [
+            tokenizer.encode(text)[: self.data.max_length] or [tokenizer.pad_id] for text in texts
+        ]
         longest = max(len(row) for row in ids)
         tokens = torch.full((len(ids), longest), tokenizer.pad_id, dtype=torch.long)
         for row, values in enumerate(ids):
@@ -227,10 +218,6 @@ class SequenceClassificationTask:
         lengths = torch.tensor([len(row) for row in ids])
         names = [item if len(item) <= 40 else item[:37] + "..." for item in inputs]
         return names, [tokens, lengths, torch.zeros(len(ids), dtype=torch.long)]
-
-    def _class_name(self, index: int) -> str:
-        names = self.data.class_names
-        return names[index] if names is not None else str(index)
 
 
 def _read_text(item: str) -> str:
@@ -247,7 +234,11 @@ def _signal_batch(inputs: list[str], prepared: Prepared) -> tuple[list[str], Bat
     signals = np.concatenate([a[None] if a.ndim == 2 else a for a in arrays])  # (N, C, L)
     if prepared.mean is not None and prepared.std is not None:
         signals = (signals - prepared.mean[None, :, None]) / prepared.std[None, :, None]
-    names = [f"{path}[{i}]" for path, a in zip(inputs, arrays, strict=True) for i in range(len(a) if a.ndim == 3 else 1)]
+    names = [
+        f"{path}[{i}]"
+        for path, a in zip(inputs, arrays, strict=True)
+        for i in range(len(a) if a.ndim == 3 else 1)
+    ]
     tensor = torch.from_numpy(np.ascontiguousarray(signals, dtype=np.float32))
     return names, [tensor, torch.zeros(len(tensor), dtype=torch.long)]
 

@@ -18,15 +18,21 @@ from torch import nn
 
 from .data.config import DataConfig
 from .data.datasets import Prepared, prepare
-from .data.series import Normalizer, SlidingWindows, naive_forecast, read_csv_series, synthetic_series
+from .data.series import (
+    Normalizer,
+    SlidingWindows,
+    naive_forecast,
+    read_csv_series,
+    synthetic_series,
+)
 from .metrics.forecasting import absolute_error, squared_error
-from .trainers.base import Batch, DataSplits, MetricSums, StepOutput
+from .trainers.task_contract import Batch, MetricSums, MonitorMode, PreparedDataTask, StepOutput
 
 # Windows of the synthetic series used for example batches.
 _EXAMPLE_STEPS = 2000
 
 
-class ForecastingTask:
+class ForecastingTask(PreparedDataTask[Prepared]):
     """Windows ``(B, L, F)`` to forecasts ``(B, H, F)``; validation MSE selects the model.
 
     Args:
@@ -34,29 +40,18 @@ class ForecastingTask:
     """
 
     monitor = "mse"
-    monitor_mode = "min"
+    monitor_mode: MonitorMode = "min"
 
     def __init__(self, cfg: DictConfig) -> None:
         self.data = DataConfig.from_mapping(cfg.data)
-        self._prepared: Prepared | None = None
 
-    def prepared(self) -> Prepared:
-        """The datasets with their normaliser, built once.
-
-        Returns:
-            The prepared data.
-        """
-        if self._prepared is None:
-            self._prepared = prepare(self.data)
-        return self._prepared
-
-    def build_datasets(self) -> DataSplits:
-        """Create the chronological window datasets.
+    def prepare_data(self) -> Prepared:
+        """Load the series, split it in time, fit the normaliser on train and cut windows.
 
         Returns:
-            Train, validation and test splits.
+            The chronological window datasets with their normaliser.
         """
-        return self.prepared().splits
+        return prepare(self.data)
 
     def training_step(self, model: nn.Module, batch: Batch) -> StepOutput:
         """Mean squared error of one batch (standardised units).
@@ -126,17 +121,6 @@ class ForecastingTask:
         samples = [windows[index * stride] for index in range(batch_size)]
         return torch.stack([s[0] for s in samples]), torch.stack([s[1] for s in samples])
 
-    def model_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
-        """The model's positional inputs.
-
-        Args:
-            batch: ``(inputs, targets)``.
-
-        Returns:
-            ``(inputs,)``.
-        """
-        return (batch[0],)
-
     def output_shape(self, batch_size: int) -> tuple[int, ...]:
         """Shape of the forecasts.
 
@@ -147,17 +131,6 @@ class ForecastingTask:
             ``(B, horizon, num_features)``.
         """
         return (batch_size, self.data.horizon, self.data.num_features)
-
-    def smoke_loss(self, output: torch.Tensor) -> torch.Tensor:
-        """Mean square of the forecasts: a scalar that depends on every output.
-
-        Args:
-            output: ``(B, H, F)`` forecasts.
-
-        Returns:
-            A scalar loss.
-        """
-        return output.float().pow(2).mean()
 
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:
@@ -183,7 +156,9 @@ class ForecastingTask:
             )
         return lines
 
-    def _predict_windows(self, inputs: list[str], prepared: Prepared) -> tuple[list[str], torch.Tensor]:
+    def _predict_windows(
+        self, inputs: list[str], prepared: Prepared
+    ) -> tuple[list[str], torch.Tensor]:
         if not inputs:
             test = prepared.splits.test or prepared.splits.val
             return ["test[0]"], test[0][0].unsqueeze(0)

@@ -146,7 +146,9 @@ def _size_problems(config: RNNConfig) -> list[str]:
     vocab = config.vocab_size or 0
     if config.uses_tokens and config.padding_idx is not None:
         if not 0 <= config.padding_idx < max(vocab, 1):
-            problems.append(f"padding_idx must be in [0, {vocab}) or null, got {config.padding_idx}")
+            problems.append(
+                f"padding_idx must be in [0, {vocab}) or null, got {config.padding_idx}"
+            )
     return problems
 
 
@@ -165,9 +167,7 @@ def _head_problems(config: RNNConfig) -> list[str]:
         if not config.uses_tokens:
             problems.append("kind='language_model' needs input_layout='tokens'")
         if config.bidirectional:
-            problems.append(
-                "a language model must not see future tokens: set bidirectional=false"
-            )
+            problems.append("a language model must not see future tokens: set bidirectional=false")
     if config.kind == "forecaster" and config.forecast_mode == "autoregressive":
         if config.bidirectional:
             problems.append(

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset, Subset
 from torchvision import datasets as tv_datasets
 from torchvision.transforms import v2
 
-from ..trainers.base import DataSplits
+from ..trainers.task_contract import DataSplits
 from .config import DataConfig
 from .transforms import eval_transform, train_transform
 
@@ -174,8 +174,14 @@ def _synthetic(config: DataConfig) -> DataSplits:
 
 
 def _sklearn_digits(config: DataConfig) -> DataSplits:
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    try:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+    except ImportError as exc:
+        raise ImportError(
+            "data.source=sklearn reads scikit-learn's digits; install it with "
+            "pip install -e '.[sklearn]' (or pip install scikit-learn)"
+        ) from exc
 
     digits = load_digits()
     images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / _DIGITS_MAX

@@ -74,9 +74,7 @@ class MixupCutmix:
         targets = one_hot_smoothed(labels, self.num_classes, self.label_smoothing)
         if not self.enabled:
             return images, targets
-        use_cutmix = self.cutmix_alpha > 0 and (
-            self.mixup_alpha <= 0 or bool(torch.rand(()) < 0.5)
-        )
+        use_cutmix = self.cutmix_alpha > 0 and (self.mixup_alpha <= 0 or bool(torch.rand(()) < 0.5))
         alpha = self.cutmix_alpha if use_cutmix else self.mixup_alpha
         lam = float(torch.distributions.Beta(alpha, alpha).sample())
         flipped = images.flip(0)
@@ -87,9 +85,7 @@ class MixupCutmix:
         return images, targets * lam + targets.flip(0) * (1.0 - lam)
 
 
-def _paste_box(
-    images: torch.Tensor, other: torch.Tensor, lam: float
-) -> tuple[torch.Tensor, float]:
+def _paste_box(images: torch.Tensor, other: torch.Tensor, lam: float) -> tuple[torch.Tensor, float]:
     """Paste a box covering ``1 - lam`` of the area from ``other``; returns the true ratio."""
     height, width = images.shape[-2:]
     cut = (1.0 - lam) ** 0.5

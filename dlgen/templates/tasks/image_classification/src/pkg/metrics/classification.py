@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 
-def topk_correct(logits: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> dict[int, torch.Tensor]:
+def topk_correct(
+    logits: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...] = (1, 5)
+) -> dict[int, torch.Tensor]:
     """How many samples have their label among the k highest scores, for each k.
 
     k larger than the number of classes is clamped to it (top-5 of 3 classes is top-3).

@@ -19,7 +19,7 @@ from pathlib import Path
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ..trainers.base import DataSplits
+from ..trainers.task_contract import DataSplits
 from .config import DataConfig
 from .corpus import synthetic_corpus
 from .vocabulary import CharVocabulary
@@ -105,7 +105,10 @@ def load_texts(data: DataConfig) -> dict[str, str]:
     if data.split_files is not None:
         paths = [root / name for name in data.split_files]
         _require(paths)
-        return {split: path.read_text(encoding="utf-8") for split, path in zip(SPLITS, paths, strict=True)}
+        return {
+            split: path.read_text(encoding="utf-8")
+            for split, path in zip(SPLITS, paths, strict=True)
+        }
     _require([root / data.file])
     return split_in_order((root / data.file).read_text(encoding="utf-8"), data)
 

@@ -101,7 +101,9 @@ def darcy_matrix(coefficient: np.ndarray) -> sp.csr_matrix:
         cols.append(there.ravel())
         values.append(-weights.ravel() / h2)
     shape = (inner * inner, inner * inner)
-    matrix = sp.coo_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape)
+    matrix = sp.coo_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape
+    )
     return matrix.tocsr()
 
 

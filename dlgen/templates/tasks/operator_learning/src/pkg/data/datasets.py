@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ..trainers.base import DataSplits
+from ..trainers.task_contract import DataSplits
 from .config import DataConfig
 from .generators import generate
 from .mat_files import read_benchmark

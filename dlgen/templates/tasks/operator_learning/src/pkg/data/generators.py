@@ -28,9 +28,7 @@ CACHE_FORMAT = 1
 SettingsT = TypeVar("SettingsT", BurgersSettings, DarcySettings)
 
 
-def _settings(
-    kind: type[SettingsT], resolution: int, options: Mapping[str, Any]
-) -> SettingsT:
+def _settings(kind: type[SettingsT], resolution: int, options: Mapping[str, Any]) -> SettingsT:
     known = {f.name for f in dataclasses.fields(kind)} - {"resolution"}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -97,7 +95,9 @@ def generate(config: DataConfig, num_samples: int, seed: int) -> Arrays:
             f"dlgen ships no generator for dataset {config.name!r} (it has: "
             f"{sorted(GENERATORS)}); use data.source=mat with data.path, or synthetic"
         )
-    path = Path(config.root) / f"{config.name}_{cache_key(config.name, num_samples, config, seed)}.npz"
+    path = (
+        Path(config.root) / f"{config.name}_{cache_key(config.name, num_samples, config, seed)}.npz"
+    )
     if config.cache and path.is_file():
         with np.load(path) as stored:
             return {"x": stored["x"], "y": stored["y"]}

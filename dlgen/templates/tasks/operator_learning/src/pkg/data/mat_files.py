@@ -57,7 +57,8 @@ def _load_hdf5(path: Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
         import h5py
     except ImportError as exc:
         raise ImportError(
-            f"{path} is a MATLAB v7.3 (HDF5) file; install h5py (pip install h5py) to read it"
+            f"{path} is a MATLAB v7.3 (HDF5) file; install h5py to read it: "
+            "pip install -e '.[hdf5]' (or pip install h5py)"
         ) from exc
     with h5py.File(path, "r") as handle:
         # HDF5 stores MATLAB arrays column-major: reverse the axes back.

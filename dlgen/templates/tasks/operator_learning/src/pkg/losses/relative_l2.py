@@ -49,5 +49,3 @@ class RelativeL2Loss(nn.Module):
             A scalar.
         """
         return relative_l2(prediction.float(), target.float()).mean()
-
-

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..trainers.base import DataSplits
+from ..trainers.task_contract import DataSplits
 from .config import DataConfig
 from .signals import (
     SignalDataset,
@@ -114,7 +114,9 @@ def prepare_text(data: DataConfig) -> Prepared:
         lowercase=data.lowercase,
         hf_name=data.hf_tokenizer,
     )
-    encoded = {name: EncodedTexts(pairs, tokenizer, data.max_length) for name, pairs in texts.items()}
+    encoded = {
+        name: EncodedTexts(pairs, tokenizer, data.max_length) for name, pairs in texts.items()
+    }
     splits = DataSplits(encoded["train"], encoded["val"], encoded.get("test"))
     return Prepared(splits, tokenizer=tokenizer)
 

@@ -35,7 +35,9 @@ class SignalDataset(Dataset[tuple[Tensor, Tensor]]):
         ValueError: If the shapes do not agree.
     """
 
-    def __init__(self, signals: np.ndarray, labels: np.ndarray, mean: np.ndarray, std: np.ndarray) -> None:
+    def __init__(
+        self, signals: np.ndarray, labels: np.ndarray, mean: np.ndarray, std: np.ndarray
+    ) -> None:
         if signals.ndim != 3 or labels.shape != signals.shape[:1]:
             raise ValueError(
                 f"expected signals (N, C, L) and labels (N,), got {signals.shape} and "

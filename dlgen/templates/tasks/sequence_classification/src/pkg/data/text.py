@@ -108,7 +108,9 @@ def cue_words(num_classes: int) -> list[tuple[str, ...]]:
     return [tuple(words[k * per_class : (k + 1) * per_class]) for k in range(num_classes)]
 
 
-def synthetic_text(rng: random.Random, cues: list[tuple[str, ...]], max_words: int) -> tuple[str, int]:
+def synthetic_text(
+    rng: random.Random, cues: list[tuple[str, ...]], max_words: int
+) -> tuple[str, int]:
     """One synthetic text and its label.
 
     Each of 1-4 cue words votes for its class; a negation right before a cue cancels the

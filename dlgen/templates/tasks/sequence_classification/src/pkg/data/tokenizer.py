@@ -81,7 +81,9 @@ class Vocabulary:
 
     def __init__(self, symbols: list[str], level: str = "word", lowercase: bool = True) -> None:
         if level not in SPLITTERS:
-            raise ValueError(f"unknown tokenizer level {level!r}; choose one of {sorted(SPLITTERS)}")
+            raise ValueError(
+                f"unknown tokenizer level {level!r}; choose one of {sorted(SPLITTERS)}"
+            )
         if tuple(symbols[: len(SPECIALS)]) != SPECIALS:
             raise ValueError(f"a vocabulary must start with {SPECIALS}, got {symbols[:2]}")
         if len(set(symbols)) != len(symbols):
@@ -112,10 +114,14 @@ class Vocabulary:
             ValueError: If the capacity leaves no room beyond the specials.
         """
         if capacity <= len(SPECIALS):
-            raise ValueError(f"vocab_size must exceed {len(SPECIALS)} (the specials), got {capacity}")
+            raise ValueError(
+                f"vocab_size must exceed {len(SPECIALS)} (the specials), got {capacity}"
+            )
         split = SPLITTERS.get(level)
         if split is None:
-            raise ValueError(f"unknown tokenizer level {level!r}; choose one of {sorted(SPLITTERS)}")
+            raise ValueError(
+                f"unknown tokenizer level {level!r}; choose one of {sorted(SPLITTERS)}"
+            )
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(split(text.lower() if lowercase else text))
@@ -199,7 +205,7 @@ class HuggingFaceTokenizer:
             from transformers import AutoTokenizer
         except ImportError as exc:
             raise ImportError(
-                "data.tokenizer='hf' needs the transformers package: pip install transformers"
+                "data.tokenizer='hf' needs the transformers package: pip install -e '.[hf]'"
             ) from exc
         self.tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=True)
         pad = self.tokenizer.pad_token_id

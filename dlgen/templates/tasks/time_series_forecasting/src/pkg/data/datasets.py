@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..trainers.base import DataSplits
+from ..trainers.task_contract import DataSplits
 from .config import DataConfig
 from .series import Normalizer, make_windows, read_csv_series, synthetic_series
 

@@ -1,0 +1,313 @@
+"""The task contract: what a task gives the trainer, the smoke check, entry points and tests.
+
+The trainer knows nothing about images, tokens or fields; a task object does. Each
+task folder of dlgen provides ``build_task(cfg)`` in ``<package>/task.py`` returning
+an object that satisfies :class:`Task`. Task classes subclass :class:`BaseTask`, which
+implements the hooks that have a sensible default, or :class:`PreparedDataTask` when
+their datasets come with state fitted on the training split (a vocabulary, a tokenizer,
+normalisation statistics) that inference needs again. Helpers shared by several tasks
+(:func:`class_zero_cross_entropy`, :func:`format_top_classes`) live here too.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Literal, Protocol, TypeVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+
+Batch = Sequence[torch.Tensor]
+"""A collated batch: a sequence of tensors whose first dimension is the batch size."""
+
+MetricSums = dict[str, torch.Tensor]
+"""Per-batch sums to aggregate: every key but ``count`` is divided by ``count`` at the end."""
+
+MonitorMode = Literal["max", "min"]
+"""Whether a larger (``max``) or a smaller (``min``) monitored metric is better."""
+
+
+@dataclass
+class StepOutput:
+    """The result of one training step on one micro-batch.
+
+    Attributes:
+        loss: Scalar loss to backpropagate (not yet divided for accumulation).
+        logs: Detached scalars to log, e.g. batch accuracy.
+    """
+
+    loss: torch.Tensor
+    logs: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class DataSplits:
+    """The datasets of a run; ``test`` may be None when the data has no test split.
+
+    Attributes:
+        train: Training samples (random augmentation allowed).
+        val: Validation samples (deterministic).
+        test: Test samples for the final evaluation, or None.
+    """
+
+    train: Dataset[tuple[torch.Tensor, ...]]
+    val: Dataset[tuple[torch.Tensor, ...]]
+    test: Dataset[tuple[torch.Tensor, ...]] | None = None
+
+
+class Task(Protocol):
+    """The task interface the trainer, the smoke check, the entry points and the tests rely on.
+
+    Attributes:
+        monitor: Metric that selects the best checkpoint and drives early stopping.
+        monitor_mode: ``max`` if larger is better, else ``min``.
+    """
+
+    monitor: str
+    monitor_mode: MonitorMode
+
+    def build_datasets(self) -> DataSplits:
+        """Create the train, validation and test datasets from the config.
+
+        Returns:
+            The splits; ``test`` may be None.
+        """
+        ...
+
+    def training_step(self, model: nn.Module, batch: Batch) -> StepOutput:
+        """Loss (and logs) of one micro-batch already on the model's device.
+
+        Args:
+            model: The model in train mode (possibly wrapped by DDP or ``torch.compile``).
+            batch: A collated batch on the model's device.
+
+        Returns:
+            The scalar loss and optional logs.
+        """
+        ...
+
+    def evaluation_step(self, model: nn.Module, batch: Batch) -> MetricSums:
+        """Per-batch metric sums, including ``count``, for one evaluation batch.
+
+        Args:
+            model: The model in eval mode.
+            batch: A collated batch on the model's device.
+
+        Returns:
+            Scalar tensors ``()`` of sums and the ``count`` they are averaged over.
+        """
+        ...
+
+    def finalize_metrics(self, metrics: dict[str, float]) -> dict[str, float]:
+        """Derive metrics that are not averages (perplexity, macro F1) from the averages.
+
+        Args:
+            metrics: The averages of :meth:`evaluation_step`'s sums over a split.
+
+        Returns:
+            The metrics to report.
+        """
+        ...
+
+    def example_batch(self, batch_size: int) -> Batch:
+        """A deterministic synthetic batch of the config's shapes, on the CPU.
+
+        Args:
+            batch_size: B.
+
+        Returns:
+            A batch laid out like the training batches.
+        """
+        ...
+
+    def model_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """The positional inputs of the model's forward for a batch.
+
+        Args:
+            batch: A batch laid out like the training batches.
+
+        Returns:
+            The tensors to call the model with.
+        """
+        ...
+
+    def output_shape(self, batch_size: int) -> tuple[int, ...]:
+        """The model output's shape for a batch of this size.
+
+        Args:
+            batch_size: B.
+
+        Returns:
+            The shape, starting with B.
+        """
+        ...
+
+    def smoke_loss(self, output: torch.Tensor) -> torch.Tensor:
+        """A scalar loss of a model output alone (for smoke checks).
+
+        Args:
+            output: A model output of shape :meth:`output_shape`, e.g. ``(B, num_classes)``.
+
+        Returns:
+            A scalar of shape ``()`` that depends on every output element.
+        """
+        ...
+
+    def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:
+        """Human-readable predictions for inputs (a synthetic example when empty).
+
+        Args:
+            model: The trained model in eval mode.
+            inputs: Input files or texts, as the task documents.
+
+        Returns:
+            Lines to print.
+        """
+        ...
+
+
+class BaseTask(Task):
+    """The base of every task class: the hooks of :class:`Task` that have a sensible default.
+
+    Subclasses set ``monitor`` and ``monitor_mode`` as class attributes, implement the
+    other hooks of :class:`Task` and override a default only where their task differs;
+    mypy rejects building a subclass that misses a hook.
+    """
+
+    def finalize_metrics(self, metrics: dict[str, float]) -> dict[str, float]:
+        """Report the averages as they are (override to derive other metrics).
+
+        Args:
+            metrics: The averages of :meth:`evaluation_step`'s sums over a split.
+
+        Returns:
+            ``metrics`` unchanged.
+        """
+        return metrics
+
+    def model_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """The model's positional inputs: the first tensor of the batch.
+
+        Args:
+            batch: ``(inputs, targets, ...)``.
+
+        Returns:
+            ``(inputs,)``.
+        """
+        return (batch[0],)
+
+    def smoke_loss(self, output: torch.Tensor) -> torch.Tensor:
+        """Mean square of the output: a scalar that depends on every output element.
+
+        Classifiers override it with :func:`class_zero_cross_entropy`, whose gradient does
+        not vanish when the logits are zero.
+
+        Args:
+            output: A model output of shape :meth:`output_shape`, e.g. ``(B, H, F)``.
+
+        Returns:
+            A scalar loss of shape ``()``.
+        """
+        return output.float().pow(2).mean()
+
+
+class HasSplits(Protocol):
+    """Prepared data: the datasets and whatever was fitted to build them."""
+
+    @property
+    def splits(self) -> DataSplits:
+        """The train, validation and test datasets."""
+        ...
+
+
+PreparedT = TypeVar("PreparedT", bound=HasSplits)
+
+
+class PreparedDataTask(BaseTask, Generic[PreparedT]):
+    """A task whose datasets come with fitted state that inference needs again.
+
+    The data is prepared once, on first use, by :meth:`prepare_data`; both
+    :meth:`build_datasets` and the task's ``predict`` read it through :meth:`prepared`.
+    """
+
+    _prepared: PreparedT | None = None
+
+    @abstractmethod
+    def prepare_data(self) -> PreparedT:
+        """Load the data, fit what the splits need and build the datasets.
+
+        Returns:
+            The prepared data.
+        """
+
+    def prepared(self) -> PreparedT:
+        """The prepared data, built on the first call.
+
+        Returns:
+            The result of :meth:`prepare_data`.
+        """
+        if self._prepared is None:
+            self._prepared = self.prepare_data()
+        return self._prepared
+
+    def build_datasets(self) -> DataSplits:
+        """The datasets of the prepared data.
+
+        Returns:
+            Train, validation and test splits.
+        """
+        return self.prepared().splits
+
+
+def class_zero_cross_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of every prediction against class 0: a smoke loss for classifiers.
+
+    It depends on every logit and its gradient is non-zero even for all-zero logits.
+
+    Args:
+        logits: ``(..., C)`` logits, e.g. ``(B, C)`` or ``(B, T, V)``.
+
+    Returns:
+        A scalar loss ``()``.
+    """
+    flat = logits.float().flatten(0, -2)  # (N, C)
+    targets = torch.zeros(flat.shape[0], dtype=torch.long, device=flat.device)
+    return F.cross_entropy(flat, targets)
+
+
+def format_top_classes(
+    names: Sequence[str],
+    logits: torch.Tensor,
+    top_k: int,
+    class_names: Sequence[str] | None = None,
+) -> list[str]:
+    """One line per sample: its name and its most probable classes with probabilities.
+
+    Args:
+        names: One label per sample.
+        logits: ``(N, C)`` logits.
+        top_k: Classes to list per sample (at most C).
+        class_names: The C class names; their indices when None.
+
+    Returns:
+        Lines like ``cat.png: cat: 0.912, dog: 0.051``.
+
+    Raises:
+        ValueError: If ``names`` and ``logits`` differ in length.
+    """
+    if len(names) != logits.shape[0]:
+        raise ValueError(f"{len(names)} names for {logits.shape[0]} predictions")
+    probabilities = logits.float().softmax(dim=-1)
+    top = probabilities.topk(min(top_k, probabilities.shape[-1]), dim=-1)
+    lines = []
+    for name, values, indices in zip(names, top.values, top.indices, strict=True):
+        ranked = ", ".join(
+            f"{class_names[int(i)] if class_names is not None else int(i)}: {float(p):.3f}"
+            for p, i in zip(values, indices, strict=True)
+        )
+        lines.append(f"{name}: {ranked}")
+    return lines
