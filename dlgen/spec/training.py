@@ -25,6 +25,11 @@ class TrainingSpec(BaseModel):
 
     optimizer: Optimizer = "adamw"
     lr: PositiveFloat = 1e-3
+    lr_reference_batch: PositiveInt | None = Field(
+        default=None,
+        description="Global batch the lr is given for; the engine scales lr linearly to the "
+        "run's global batch (world size x batch_size x grad_accum_steps). None: lr as is.",
+    )
     weight_decay: NonNegativeFloat = 0.05
     momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
     betas: tuple[float, float] = (0.9, 0.999)

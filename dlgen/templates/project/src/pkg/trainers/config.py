@@ -19,6 +19,7 @@ class TrainingConfig:
 
     optimizer: str = "adamw"
     lr: float = 1e-3
+    lr_reference_batch: int | None = None
     weight_decay: float = 0.05
     momentum: float = 0.9
     betas: tuple[float, float] = (0.9, 0.999)
@@ -78,6 +79,7 @@ class TrainingConfig:
             _positive_or_none(name, getattr(self, name))
         for name in ("limit_val_batches", "early_stopping_patience", "grad_clip"):
             _positive_or_none(name, getattr(self, name))
+        _positive_or_none("lr_reference_batch", self.lr_reference_batch)
         if self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs:
             raise ValueError(
                 f"training.warmup_epochs={self.warmup_epochs} must be in [0, epochs={self.epochs})"
