@@ -415,6 +415,9 @@ def _context(spec: Spec, sources: dict[str, Source], root: Path) -> dict[str, An
         "template": template,
         "family": spec.family,
         "task": spec.task_entry,
+        "recipe": spec.family.recipe_for(
+            spec.model.model_dump(mode="json"), spec.dataset.model_dump(mode="json")
+        ),
         "model_modules": _modules(paths, f"src/{package}/models/", {"registry"}),
         "layer_modules": _modules(paths, f"src/{package}/layers/", set()),
         "debug_image_size": spec.model.debug_image_size(spec.dataset),

@@ -128,6 +128,31 @@ class Variant:
     reference: str = ""
 
 
+def _always(model: dict[str, Any], data: dict[str, Any]) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A published training recipe, used when its condition holds for the Spec being built.
+
+    Attributes:
+        name: What the README and the assumptions call it, e.g. "DeiT ImageNet".
+        source: Where it comes from (paper and section, or reference implementation).
+        training: ``TrainingSpec`` values (over the family's ``training_defaults``).
+        model: Hyperparameter values the recipe sets when the request does not.
+        data: ``DatasetSpec`` values (e.g. augmentation strength) likewise.
+        applies: Whether the recipe fits a Spec's ``model`` and ``dataset`` fields.
+    """
+
+    name: str
+    source: str
+    training: dict[str, Any]
+    model: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    applies: Callable[[dict[str, Any], dict[str, Any]], bool] = _always
+
+
 @dataclass(frozen=True)
 class ArchitectureFamily:
     """One architecture family: names, variants, tasks and hyperparameter model.
@@ -145,6 +170,8 @@ class ArchitectureFamily:
             dataset but no variant (e.g. FNO on Burgers -> the 1-D "burgers" variant).
         training_defaults: ``TrainingSpec`` field values of a sound recipe for the
             family; the analyzer starts from them.
+        recipes: Published recipes, most specific first; the first that applies to a
+            Spec's model and data fills the training options the request leaves open.
         redirects: Sibling family per task key this family does not serve: a generic name
             used for that task means the sibling ("Transformer" for translation is the
             encoder-decoder, for images ViT).
@@ -160,6 +187,7 @@ class ArchitectureFamily:
     paper: str = ""
     dataset_variants: dict[str, str] = field(default_factory=dict)
     training_defaults: dict[str, Any] = field(default_factory=dict)
+    recipes: tuple[Recipe, ...] = ()
     redirects: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -171,6 +199,18 @@ class ArchitectureFamily:
     def template(self) -> str | None:
         """The model template folder's name, or None while the family cannot be generated."""
         return self.key if template_folder("models", self.key) else None
+
+    def recipe_for(self, model: dict[str, Any], data: dict[str, Any]) -> Recipe | None:
+        """The first recipe that applies to these model and dataset fields, or None.
+
+        Args:
+            model: ``Spec.model`` fields (a dict).
+            data: ``Spec.dataset`` fields (a dict).
+
+        Returns:
+            The recipe, or None when only ``training_defaults`` apply.
+        """
+        return next((r for r in self.recipes if r.applies(model, data)), None)
 
     def variant(self, key: str) -> Variant:
         """Look up a variant by key.

@@ -30,7 +30,7 @@ ACTIVATIONS: tuple[str, ...] = Activation.__args__  # type: ignore[attr-defined]
 Optimizer = Literal["adamw", "adam", "sgd"]
 OPTIMIZERS: tuple[str, ...] = Optimizer.__args__  # type: ignore[attr-defined]
 
-Scheduler = Literal["cosine", "onecycle", "step", "plateau", "none"]
+Scheduler = Literal["cosine", "onecycle", "step", "multistep", "plateau", "none"]
 SCHEDULERS: tuple[str, ...] = Scheduler.__args__  # type: ignore[attr-defined]
 
 Precision = Literal["fp32", "bf16", "fp16"]

@@ -36,6 +36,16 @@ class DatasetSpec(BaseModel):
     splits: dict[str, PositiveInt] = Field(default_factory=dict)
     root: str = "data"
     download: bool = False
+    randaugment_magnitude: int | None = Field(
+        default=None,
+        ge=0,
+        le=30,
+        description="Image training augmentation: RandAugment (2 ops) at this magnitude; "
+        "None: off.",
+    )
+    random_erasing: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Image training augmentation: erasing probability."
+    )
 
     @model_validator(mode="after")
     def _check_shapes(self) -> DatasetSpec:

@@ -36,6 +36,10 @@ class TrainingSpec(BaseModel):
     scheduler: Scheduler = "cosine"
     warmup_epochs: NonNegativeInt = 0
     step_size: PositiveInt = 30
+    milestones: tuple[float, ...] = Field(
+        default=(0.5, 0.75),
+        description="multistep: fractions of training after which lr is multiplied by gamma.",
+    )
     gamma: float = Field(default=0.1, gt=0.0, le=1.0)
     epochs: PositiveInt = 100
     batch_size: PositiveInt = 64
@@ -70,6 +74,13 @@ class TrainingSpec(BaseModel):
             raise ValueError(
                 f"num_gpus={self.num_gpus}, num_nodes={self.num_nodes} need distributed='ddp'; "
                 "set distributed to 'ddp' or use one GPU"
+            )
+        if list(self.milestones) != sorted(self.milestones) or not all(
+            0.0 < m < 1.0 for m in self.milestones
+        ):
+            raise ValueError(
+                f"milestones={list(self.milestones)} must be increasing fractions of training "
+                "in (0, 1), e.g. [0.5, 0.75]"
             )
         return self
 

@@ -76,6 +76,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Training settings not in the request follow the {family} recipe: {settings}.",
         "请求未指定的训练设置采用 {family} 的常用方案：{settings}。",
     ),
+    "training_recipe": (
+        "Training settings not in the request follow the {recipe} recipe ({source}): "
+        "{settings}.",
+        "请求未指定的训练设置采用 {recipe} 方案（{source}）：{settings}。",
+    ),
     "flag_default": (
         "{option} is on with the default {field}={value}.",
         "已启用{option}，{field} 取默认值 {value}。",

@@ -10,6 +10,7 @@ from dlgen.agent.offline.fill import TRAINING_SLOTS
 from dlgen.agent.offline.messages import OPTION_NAMES
 from dlgen.agent.offline.options import FLAG_DEFAULTS
 from dlgen.agent.offline.readers import UNSET
+from dlgen.catalog.base import Recipe
 from dlgen.errors import UsageError
 from dlgen.spec.common import ACTIVATIONS, OPTIMIZERS
 
@@ -40,9 +41,14 @@ def check_unknown_choices(draft: Draft) -> None:
 def build_training(draft: Draft) -> dict[str, Any]:
     """The training dictionary: recipe, then readings, then consequences of switches."""
     assert draft.family is not None and draft.task is not None
-    # The task's recipe, then the family's (a family knows its own best settings).
+    # The task's recipe, then the family's (a family knows its own best settings), then the
+    # published recipe that fits this model and data.
     training: dict[str, Any] = dict(catalog.task(draft.task).training_defaults)
     training.update(draft.family.training_defaults)
+    recipe = draft.family.recipe_for(draft.model, draft.data)
+    if recipe is not None:
+        training.update(recipe.training)
+        _recipe_defaults(draft, recipe)
     for slot in sorted(TRAINING_SLOTS):  # a set: sorted, so the Spec never depends on hashing
         reading = draft.readings.get(slot)
         if reading is None:
@@ -57,8 +63,17 @@ def build_training(draft: Draft) -> dict[str, Any]:
         draft.explicit[f"training.{slot}"] = value
     _switches(draft, training)
     _fit_warmup(draft, training)
-    _summarize(draft, training)
+    _summarize(draft, training, recipe)
     return training
+
+
+def _recipe_defaults(draft: Draft, recipe: Recipe) -> None:
+    """Model and data values of the recipe, where the request stated none."""
+    for section, values in (("model", recipe.model), ("dataset", recipe.data)):
+        target = draft.model if section == "model" else draft.data
+        for name, value in values.items():
+            if f"{section}.{name}" not in draft.explicit:
+                target[name] = value
 
 
 def _switches(draft: Draft, training: dict[str, Any]) -> None:
@@ -89,7 +104,7 @@ def _fit_warmup(draft: Draft, training: dict[str, Any]) -> None:
     draft.assume("warmup_clamped", old=warmup, epochs=epochs, new=new)
 
 
-def _summarize(draft: Draft, training: dict[str, Any]) -> None:
+def _summarize(draft: Draft, training: dict[str, Any], recipe: Recipe | None) -> None:
     assert draft.family is not None
     from dlgen.spec.training import TrainingSpec
 
@@ -99,6 +114,9 @@ def _summarize(draft: Draft, training: dict[str, Any]) -> None:
         for name in _SUMMARY_FIELDS
         if f"training.{name}" not in draft.explicit
     ]
-    if settings:
+    if settings and recipe is not None:
+        draft.assume("training_recipe", recipe=recipe.name, source=recipe.source,
+                     settings=", ".join(settings))  # fmt: skip
+    elif settings:
         draft.assume("training_defaults", family=draft.name_of(draft.family.names),
                      settings=", ".join(settings))  # fmt: skip

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, PositiveInt
 
-from dlgen.catalog.base import ArchitectureFamily, Names, Variant
+from dlgen.catalog.base import ArchitectureFamily, Names, Recipe, Variant
 from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
@@ -182,6 +182,20 @@ VARIANTS = (
     _cifar(110, 1_727_962),
 )
 
+
+def _cifar_style(model: dict[str, Any], data: dict[str, Any]) -> bool:
+    return model.get("style") == "cifar"
+
+
+def _imagenet_style_on_small_images(model: dict[str, Any], data: dict[str, Any]) -> bool:
+    shape = data.get("input_shape") or [3, 224, 224]
+    return (
+        model.get("style", "imagenet") == "imagenet"
+        and data.get("modality") == "image"
+        and (shape[-1] <= 64)
+    )
+
+
 FAMILY = ArchitectureFamily(
     key="resnet",
     names=Names(
@@ -205,9 +219,51 @@ FAMILY = ArchitectureFamily(
     default_datasets={"image_classification": "cifar10"},
     dataset_variants={"cifar10": "resnet18", "cifar100": "resnet18", "imagenet": "resnet50"},
     paper="He et al., Deep Residual Learning for Image Recognition, CVPR 2016",
+    recipes=(
+        Recipe(
+            "CIFAR ResNet",
+            "He et al., Deep Residual Learning for Image Recognition, CVPR 2016, section 4.2",
+            {
+                "optimizer": "sgd",
+                "lr": 0.1,
+                "lr_reference_batch": 128,
+                "momentum": 0.9,
+                "weight_decay": 1e-4,
+                "batch_size": 128,
+                # 64k iterations of batch 128 on 45k images; lr / 10 at 32k and 48k.
+                "epochs": 164,
+                "scheduler": "multistep",
+                "milestones": (0.5, 0.75),
+                "gamma": 0.1,
+                "warmup_epochs": 0,
+                "grad_clip": None,
+            },
+            applies=_cifar_style,
+        ),
+        Recipe(
+            "CIFAR (ImageNet-style ResNet on small images)",
+            "the common CIFAR recipe for ImageNet-style ResNets (e.g. DeVries & Taylor 2017, "
+            "Zagoruyko & Komodakis 2016): SGD, weight decay 5e-4, 200 epochs, cosine",
+            {
+                "optimizer": "sgd",
+                "lr": 0.1,
+                "lr_reference_batch": 128,
+                "momentum": 0.9,
+                "weight_decay": 5e-4,
+                "batch_size": 128,
+                "epochs": 200,
+                "scheduler": "cosine",
+                "warmup_epochs": 0,
+                "grad_clip": None,
+            },
+            applies=_imagenet_style_on_small_images,
+        ),
+    ),
+    # torchvision's ImageNet recipe (Goyal et al. 2017: lr 0.1 per 256 images).
     training_defaults={
         "optimizer": "sgd",
         "lr": 0.1,
+        "lr_reference_batch": 256,
         "momentum": 0.9,
         "weight_decay": 1e-4,
         "scheduler": "step",

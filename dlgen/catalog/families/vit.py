@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, PositiveInt
 
-from dlgen.catalog.base import ArchitectureFamily, Names, Variant
+from dlgen.catalog.base import ArchitectureFamily, Names, Recipe, Variant
 from dlgen.spec.common import Activation
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
@@ -120,6 +120,50 @@ def _vit(
         reference=reference,
     )
 
+
+def _imagenet(model: dict[str, Any], data: dict[str, Any]) -> bool:
+    return data.get("name") == "imagenet"
+
+
+def _imagenet_small_or_larger(model: dict[str, Any], data: dict[str, Any]) -> bool:
+    return _imagenet(model, data) and model.get("hidden_dim", 768) >= 384
+
+
+# DeiT (Touvron et al. 2021, Table 9 and the reference main.py): lr 5e-4 per 512 images,
+# scaled linearly with the global batch; RandAugment and random erasing; no grad clipping.
+_DEIT_TRAINING = {
+    "optimizer": "adamw",
+    "lr": 5e-4,
+    "lr_reference_batch": 512,
+    "weight_decay": 0.05,
+    "scheduler": "cosine",
+    "warmup_epochs": 5,
+    "epochs": 300,
+    "batch_size": 128,
+    "label_smoothing": 0.1,
+    "mixup_alpha": 0.8,
+    "cutmix_alpha": 1.0,
+    "grad_clip": None,
+    "precision": "bf16",
+}
+_DEIT_DATA = {"randaugment_magnitude": 9, "random_erasing": 0.25}
+RECIPES = (
+    Recipe(
+        "DeiT ImageNet",
+        "Touvron et al., Training data-efficient image transformers, ICML 2021, Table 9",
+        _DEIT_TRAINING,
+        model={"drop_path": 0.1},  # DeiT-S and DeiT-B
+        data=_DEIT_DATA,
+        applies=_imagenet_small_or_larger,
+    ),
+    Recipe(
+        "DeiT ImageNet",
+        "Touvron et al., Training data-efficient image transformers, ICML 2021, Table 9",
+        _DEIT_TRAINING,
+        data=_DEIT_DATA,  # DeiT-Ti trains without drop path
+        applies=_imagenet,
+    ),
+)
 
 VARIANTS = (
     _vit(
@@ -279,6 +323,7 @@ FAMILY = ArchitectureFamily(
     variants=VARIANTS,
     default_variant="b16",
     default_datasets={"image_classification": "imagenet"},
+    recipes=RECIPES,
     training_defaults={
         "optimizer": "adamw",
         "lr": 1e-3,

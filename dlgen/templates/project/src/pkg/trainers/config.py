@@ -9,7 +9,7 @@ from typing import Any
 from ..config import section_kwargs
 
 OPTIMIZER_NAMES = ("adamw", "adam", "sgd")
-SCHEDULER_NAMES = ("cosine", "onecycle", "step", "plateau", "none")
+SCHEDULER_NAMES = ("cosine", "onecycle", "step", "multistep", "plateau", "none")
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
@@ -26,6 +26,7 @@ class TrainingConfig:
     scheduler: str = "cosine"
     warmup_epochs: int = 0
     step_size: int = 30
+    milestones: tuple[float, ...] = (0.5, 0.75)
     gamma: float = 0.1
     plateau_patience: int = 5
     min_lr_ratio: float = 0.0
@@ -89,6 +90,13 @@ class TrainingConfig:
                 raise ValueError(f"training.{name}={getattr(self, name)} must be in [0, 1)")
         if not 0.0 < self.ema_decay < 1.0 or not 0.0 < self.gamma <= 1.0:
             raise ValueError("training.ema_decay must be in (0, 1) and training.gamma in (0, 1]")
+        if list(self.milestones) != sorted(self.milestones) or not all(
+            0.0 < m < 1.0 for m in self.milestones
+        ):
+            raise ValueError(
+                f"training.milestones={list(self.milestones)} must be increasing fractions "
+                "in (0, 1)"
+            )
         if self.mixup_alpha < 0 or self.cutmix_alpha < 0 or self.weight_decay < 0:
             raise ValueError("training.mixup_alpha, cutmix_alpha and weight_decay must be >= 0")
         if self.num_workers < 0 or self.seed < 0:
@@ -113,6 +121,8 @@ class TrainingConfig:
             if len(betas) != 2:
                 raise ValueError(f"training.betas must hold two numbers, got {betas}")
             kwargs["betas"] = (betas[0], betas[1])
+        if "milestones" in kwargs:
+            kwargs["milestones"] = tuple(float(m) for m in kwargs["milestones"])
         for name in ("lr", "weight_decay", "momentum", "gamma", "ema_decay", "min_lr_ratio"):
             if name in kwargs:
                 kwargs[name] = float(kwargs[name])

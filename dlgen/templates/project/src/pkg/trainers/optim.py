@@ -177,6 +177,18 @@ def _step(
     return Schedule(LambdaLR(optimizer, factor), "step")
 
 
+def _multistep(
+    optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str
+) -> Schedule:
+    total = max(1, config.epochs * steps_per_epoch)
+    boundaries = [int(round(fraction * total)) for fraction in config.milestones]
+
+    def factor(step: int) -> float:
+        return config.gamma ** sum(step >= boundary for boundary in boundaries)
+
+    return Schedule(LambdaLR(optimizer, factor), "step")
+
+
 def _plateau(
     optimizer: Optimizer, config: TrainingConfig, steps_per_epoch: int, mode: str
 ) -> Schedule:
@@ -199,6 +211,7 @@ SCHEDULES: dict[str, ScheduleBuilder] = {
     "cosine": _cosine,
     "onecycle": _onecycle,
     "step": _step,
+    "multistep": _multistep,
     "plateau": _plateau,
     "none": _constant,
 }

@@ -25,6 +25,8 @@ class DataConfig:
     mean: tuple[float, ...] = (0.485, 0.456, 0.406)
     std: tuple[float, ...] = (0.229, 0.224, 0.225)
     augment: str = "imagenet"
+    randaugment_magnitude: int | None = None
+    random_erasing: float = 0.0
     val_fraction: float = 0.1
     split_seed: int = 0
     synthetic_train_size: int = 512
@@ -49,6 +51,11 @@ class DataConfig:
             )
         if any(value <= 0 for value in self.std):
             raise ValueError(f"data.std values must be > 0, got {list(self.std)}")
+        magnitude = self.randaugment_magnitude
+        if magnitude is not None and not 0 <= magnitude <= 30:
+            raise ValueError(f"data.randaugment_magnitude={magnitude} must be in [0, 30] or null")
+        if not 0.0 <= self.random_erasing <= 1.0:
+            raise ValueError(f"data.random_erasing={self.random_erasing} must be in [0, 1]")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"data.val_fraction={self.val_fraction} must be in [0, 1)")
         if self.synthetic_train_size < 1 or self.synthetic_eval_size < 1:

@@ -55,7 +55,8 @@ def train_transform(config: DataConfig) -> v2.Compose:
     """The training pipeline: augmentation preset, then tensor conversion and normalisation.
 
     Args:
-        config: The data config (``augment``, ``image_size``, ``mean``, ``std``).
+        config: The data config (``augment``, ``randaugment_magnitude``, ``random_erasing``,
+            ``image_size``, ``mean``, ``std``).
 
     Returns:
         A transform from a PIL image or a ``(C, H, W)`` tensor in [0, 1] to a normalised
@@ -67,7 +68,15 @@ def train_transform(config: DataConfig) -> v2.Compose:
     if config.augment not in AUGMENTATIONS:
         raise ValueError(f"data.augment={config.augment!r} is not one of {sorted(AUGMENTATIONS)}")
     steps = [v2.ToImage(), *AUGMENTATIONS[config.augment](config.image_size)]
-    return v2.Compose([*steps, *_to_normalized_tensor(config)])
+    if config.randaugment_magnitude is not None:
+        # torchvision's RandAugment (Cubuk et al. 2020) on uint8 images, before scaling; DeiT
+        # uses timm's rand-m9-mstd0.5, the closest here is 2 ops at magnitude 9.
+        steps.append(v2.RandAugment(num_ops=2, magnitude=config.randaugment_magnitude))
+    steps.extend(_to_normalized_tensor(config))
+    if config.random_erasing > 0:
+        # Zhong et al. 2020, on the normalised tensor as in DeiT (erased values become 0).
+        steps.append(v2.RandomErasing(p=config.random_erasing))
+    return v2.Compose(steps)
 
 
 def eval_transform(config: DataConfig) -> v2.Compose:
