@@ -86,7 +86,8 @@ COMMON = (
     "training.tensorboard=false",
     "training.log_every_steps=1000000",
 )
-TEST_LINE = re.compile(r"test: (.*)")
+# The metrics, up to the "(weights: ...)" note that ends the line.
+TEST_LINE = re.compile(r"test: ([^(\n]*)")
 
 
 def parse_args() -> argparse.Namespace:

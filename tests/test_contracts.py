@@ -54,8 +54,13 @@ DISTRIBUTIONS = {
     "tqdm": "tqdm", "tensorboard": "tensorboard", "torchvision": "torchvision",
     "PIL": "pillow", "sklearn": "scikit-learn", "scipy": "scipy", "h5py": "h5py",
     "wandb": "wandb", "pytest": "pytest", "transformers": "transformers",
+    "onnx": "onnx", "onnxscript": "onnxscript", "onnxruntime": "onnxruntime", "timm": "timm",
+    "safetensors": "safetensors",
 }  # fmt: skip
 DEV = {"pytest"}
+# Extras every project offers (project/contract.yaml): export.py --format onnx, and
+# model.pretrained hub names and .safetensors files.
+SKELETON_EXTRAS = {"onnx", "onnxscript", "onnxruntime", "timm", "torchvision", "safetensors"}
 
 
 def _requirement_name(requirement: str) -> str:
@@ -126,7 +131,8 @@ def test_projects_declare_only_what_their_data_needs() -> None:
     required, optional = _requirements(vit)
     assert {"torch", "torchvision", "pillow"} <= required
     assert not {"scipy", "scikit-learn", "h5py"} & required
-    assert optional == {"wandb", "scikit-learn"}  # the digits source is an extra
+    # The digits source is an extra; so are ONNX export and pretrained hub weights.
+    assert optional == {"wandb", "scikit-learn", *SKELETON_EXTRAS}
     digits = check_contract(analyze_choice("cnn", "image_classification", "digits"))
     assert "scikit-learn" in _requirements(digits)[0]
     assert "test_sklearn_digits_loads_offline" in digits["tests/test_image_classification.py"]

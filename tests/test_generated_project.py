@@ -90,16 +90,15 @@ def test_train_then_infer_from_checkpoint(tmp_path: Path) -> None:
     root = write_project(make_spec(), tmp_path)
     overrides = ["training.epochs=1", "training.progress_bar=false", "training.tensorboard=false"]
     assert_ok(run_in(root, [sys.executable, "train.py", "--config-name", "debug", *overrides]))
-    best = root / "outputs/debug/checkpoints/best.pt"
-    assert best.is_file()
+    (best,) = (root / "outputs/debug").glob("*/checkpoints/best.pt")
     predicted = run_in(root, [sys.executable, "inference.py", str(best), "--device", "cpu"])
     assert_ok(predicted)
     assert predicted.stdout.count("synthetic[") == 2
-    evaluated = run_in(
-        root, [sys.executable, "train.py", "--config-name", "debug", "--evaluate", str(best)]
-    )
+    # The config comes from the checkpoint: no --config-name needed for a debug run's.
+    evaluated = run_in(root, [sys.executable, "train.py", "--evaluate", str(best)])
     assert_ok(evaluated)
     assert "top1=" in evaluated.stdout
+    assert (best.parent / "best.eval.json").is_file()
     typo = run_in(root, [sys.executable, "train.py", "training.lrr=1"])
     assert typo.returncode == 2 and "training.lrr" in typo.stderr
 
@@ -116,11 +115,16 @@ def test_configs_compose_identically_with_hydra(tmp_path: Path) -> None:
     assert module_spec is not None and module_spec.loader is not None
     generated = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(generated)
-    overrides = ["training.lr=0.01", "data.download=true"]
-    for name in ("config", "debug"):
+    cases = [
+        ("config", ["training.lr=0.01", "data.download=true"]),
+        ("debug", ["training.lr=0.01", "data.download=true"]),
+        ("config", ["data=debug", "model=debug", "training.lr=0.01"]),
+        ("debug", ["training=default", "training.epochs=3"]),
+    ]
+    for name, overrides in cases:
         with hydra.initialize_config_dir(config_dir=str(root / "configs"), version_base="1.3"):
             expected = hydra.compose(config_name=name, overrides=overrides)
         ours = generated.load_config(name, overrides, root / "configs")
         assert OmegaConf.to_container(ours, resolve=True) == OmegaConf.to_container(
             expected, resolve=True
-        ), name
+        ), (name, overrides)

@@ -10,8 +10,10 @@ two model configs of one Spec per variant and per dataset (Jinja only: no format
 no torch) and checks:
 
 - the debug preset has the keys of the model config (the same code paths);
-- every model config key but ``name`` is a field of the config dataclass, and every field
-  is set by the model config of at least one combination;
+- every model config has the skeleton's keys, ``name`` and ``pretrained: null`` (read by
+  ``models/registry.py:build_model`` for every family, so neither a dataclass field nor a
+  ``template_keys`` entry); every other key is a field of the config dataclass, and every
+  field is set by the model config of at least one combination;
 - every literal (non-``${data.*}``) key is either a field of the pydantic model with the
   Spec's value, or a key the template derives from the task, declared in the folder's
   ``contract.yaml`` as ``template_keys``;
@@ -44,6 +46,9 @@ from dlgen.spec import Spec
 from dlgen.template_folders import TEMPLATES_ROOT, template_folder
 
 FAMILIES = [family for family in catalog.all_families() if family.template]
+# Keys every model config has that the skeleton's build_model reads, not the family: the
+# registry key and the weights to start from (models/registry.py, utils/pretrained.py).
+SKELETON_KEYS = frozenset({"name", "pretrained"})
 _DATA_KEY = re.compile(r"^\$\{data\.([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
@@ -293,7 +298,7 @@ def _data_key(value: Any) -> str | None:
 
 
 def _literal_keys(case: Case) -> set[str]:
-    return {k for k, v in case.model.items() if k != "name" and _data_key(v) is None}
+    return {k for k, v in case.model.items() if k not in SKELETON_KEYS and _data_key(v) is None}
 
 
 def _pydantic_fields(family: str) -> set[str]:
@@ -344,10 +349,24 @@ def test_model_config_keys_are_dataclass_fields(family: str, task: str, modality
         assert (
             case.model.get("name") == family
         ), f"{case.label}: {_model_file(family)} must have name: {family} (the registry key)"
-        unknown = set(case.model) - {"name"} - set(case.dataclass_fields)
+        unknown = set(case.model) - set(SKELETON_KEYS) - set(case.dataclass_fields)
         assert not unknown, (
             f"{case.label}: {_model_file(family)} has keys {sorted(unknown)} that are not "
             f"fields of {case.dataclass_name} in {case.dataclass_origin}"
+        )
+
+
+@pytest.mark.parametrize(("family", "task", "modality"), list(_case_params()))
+def test_skeleton_keys_are_in_every_model_config(family: str, task: str, modality: str) -> None:
+    for case in cases(family, task, modality):
+        # The name is checked against the registry above; pretrained weights are opt-in.
+        assert case.model.get("pretrained", "missing") is None, (
+            f"{case.label}: {_model_file(family)} must have pretrained: null (read by the "
+            "skeleton's build_model for every family, overridden on the command line)"
+        )
+        assert SKELETON_KEYS.isdisjoint(case.dataclass_fields), (
+            f"{case.label}: {case.dataclass_name} must not have fields {sorted(SKELETON_KEYS)}: "
+            "build_model reads them, the builder never sees them"
         )
 
 

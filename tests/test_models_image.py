@@ -150,9 +150,17 @@ def test_cifar_resnet_count_matches_paper(
 # Numerical equivalence with the references ----------------------------------------------
 
 
+def _pretrained_module(model: nn.Module) -> ModuleType:
+    """The rendered project's ``utils/pretrained.py`` (what ``model.pretrained`` uses)."""
+    package = type(model).__module__.rsplit(".", 2)[0]
+    return importlib.import_module(f"{package}.utils.pretrained")
+
+
 def _assert_same_outputs(ours: nn.Module, reference: nn.Module, x: torch.Tensor) -> None:
     assert set(ours.state_dict()) == set(reference.state_dict())
-    ours.load_state_dict(reference.state_dict())
+    # The project's fine-tuning loader: the reference's keys load as they are, nothing dropped.
+    report = _pretrained_module(ours).load_state_dict_into(ours, reference.state_dict())
+    assert report.loaded == report.total and not (report.dropped or report.notes)
     ours.eval()
     reference.eval()
     with torch.no_grad():
@@ -458,7 +466,8 @@ def test_model_config_template_builds_the_variant(
         model = _registry(models, family).build_model(cfg)
     assert _count(model) == spec.estimated_parameters()
     config_fields = {f.name for f in dataclasses.fields(model.config)}
-    assert set(cfg) - {"name"} <= config_fields
+    assert cfg["pretrained"] is None  # read by build_model, not by the builder
+    assert set(cfg) - {"name", "pretrained"} <= config_fields
 
 
 @pytest.mark.parametrize("family,variant", ALL_VARIANTS)

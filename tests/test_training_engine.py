@@ -35,6 +35,7 @@ def _cnn_spec() -> object:
 
 
 def _final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    """The weights of the last step checkpoint of a run folder."""
     checkpoints = sorted((run_dir / "checkpoints").glob("step_*.pt"))
     state = torch.load(checkpoints[-1], map_location="cpu", weights_only=True)
     return state["model"]
@@ -44,11 +45,12 @@ def _final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
     root = write_project(_cnn_spec(), tmp_path)  # type: ignore[arg-type]
     train = [sys.executable, "train.py", "--config-name", "debug", *RESUME_OVERRIDES]
-    full_dir, killed_dir = tmp_path / "full", tmp_path / "killed"
-    assert_ok(run_in(root, [*train, f"output_dir={full_dir}"]))
+    # Each run writes into <output_dir>/<run_name>/; --resume finds the latest run.
+    full_dir, killed_dir = tmp_path / "full" / "run", tmp_path / "killed" / "run"
+    assert_ok(run_in(root, [*train, f"output_dir={full_dir.parent}", "training.run_name=run"]))
 
     process = subprocess.Popen(
-        [*train, f"output_dir={killed_dir}"],
+        [*train, f"output_dir={killed_dir.parent}", "training.run_name=run"],
         cwd=root,
         env=project_env(root),
         stdout=subprocess.DEVNULL,
@@ -67,8 +69,9 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path)
     assert 0 < state["batch_in_epoch"] < steps_per_epoch, "the kill should land mid-epoch"
     assert state["global_step"] < 2 * steps_per_epoch
 
-    resumed = run_in(root, [*train, f"output_dir={killed_dir}", "--resume"])
+    resumed = run_in(root, [*train, f"output_dir={killed_dir.parent}", "--resume"])
     assert_ok(resumed)
+    assert f"resuming run run ({killed_dir}) from checkpoint {latest.name}" in resumed.stdout
     assert f"resumed from {latest}" in resumed.stderr
     expected, actual = _final_weights(full_dir), _final_weights(killed_dir)
     assert expected.keys() == actual.keys()
@@ -85,7 +88,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_torchrun_two_cpu_ranks_checkpoint_once_per_interval(tmp_path: Path) -> None:
     root = write_project(_cnn_spec(), tmp_path)  # type: ignore[arg-type]
-    run_dir = tmp_path / "ddp"
+    output_dir = tmp_path / "ddp"
     command = [
         sys.executable,
         "-m",
@@ -100,10 +103,12 @@ def test_torchrun_two_cpu_ranks_checkpoint_once_per_interval(tmp_path: Path) -> 
         "training.device=cpu",
         "training.checkpoint_every_steps=2",
         "training.keep_last_checkpoints=100",
-        f"output_dir={run_dir}",
+        f"output_dir={output_dir}",
     ]
     result = run_in(root, command, timeout=240)
     assert_ok(result)
+    # Rank 0 names the run folder (a timestamp) and both ranks use it: exactly one folder.
+    (run_dir,) = output_dir.iterdir()
     # 64 synthetic samples over 2 ranks, batch 8: 4 steps per epoch, 2 epochs.
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert names == [
@@ -152,6 +157,13 @@ OPTION_COMBOS = [
     ],
     ["training.scheduler=none", "training.grad_accum_steps=3", "training.grad_clip=null"],
     ["training.gradient_checkpointing=true", "training.num_workers=2"],
+    [
+        "training.channels_last=true",
+        "training.lr_reference_batch=64",
+        "training.nonfinite_check_every_steps=3",
+        "training.log_every_steps=2",
+        "training.grad_accum_steps=2",
+    ],
 ]
 
 

@@ -10,6 +10,13 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 CELLS: dict[str, Callable[..., nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3}
 
+
+def _is_exporting() -> bool:
+    """Whether torch.export (or the ONNX exporter) is tracing (False before PyTorch 2.5)."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return bool(is_exporting()) if is_exporting is not None else False
+
+
 # nn.RNN/nn.GRU carry one tensor ``h``; nn.LSTM carries ``(h, c)``. Each is
 # ``(num_layers * num_directions, B, H)``.
 RecurrentState = Tensor | tuple[Tensor, Tensor]
@@ -126,11 +133,14 @@ class RecurrentEncoder(nn.Module):
             )
         if x.shape[0] == 0 or x.shape[1] == 0:
             raise ValueError(f"expected a non-empty batch shaped (B, L, I), got {tuple(x.shape)}")
-        if lengths is None or bool((lengths == x.shape[1]).all()):
+        if lengths is None or (not _is_exporting() and bool((lengths == x.shape[1]).all())):
             if lengths is not None:
                 check_lengths(lengths, batch=x.shape[0], max_length=x.shape[1])
             outputs, final = self.rnn(x, state)  # (B, L, D * H)
             return outputs, final
+        if _is_exporting():
+            # Packing depends on the lengths' values, which torch.export cannot trace.
+            return self.masked_forward(x, lengths, state)
         check_lengths(lengths, batch=x.shape[0], max_length=x.shape[1])
         # pack_padded_sequence wants int64 lengths on the CPU; enforce_sorted=False sorts
         # internally and returns the final state in the input's order.
@@ -141,6 +151,83 @@ class RecurrentEncoder(nn.Module):
             packed_outputs, batch_first=True, total_length=x.shape[1]
         )  # (B, L, D * H)
         return outputs, final
+
+    def masked_forward(
+        self, x: Tensor, lengths: Tensor, state: RecurrentState | None = None
+    ) -> tuple[Tensor, RecurrentState]:
+        """The packed recurrence written out step by step with masks (for torch.export).
+
+        Gives what packing gives: each sample's forward recurrence stops after its length,
+        its reverse recurrence starts at its last real step, padded outputs are zero. The
+        loop over steps is unrolled when traced, so it is used only while exporting.
+
+        Args:
+            x: Inputs of shape ``(B, L, I)``, real steps first, padding after.
+            lengths: Real steps per sample, shape ``(B,)``, each in ``[1, L]``.
+            state: Initial state, ``(num_layers * D, B, H)`` (a pair for LSTM); zeros
+                when ``None``.
+
+        Returns:
+            ``(outputs, state)``: outputs ``(B, L, D * H)`` and the final state.
+        """
+        batch, steps, _ = x.shape
+        if state is None:
+            h0 = c0 = x.new_zeros(self.num_layers * self.num_directions, batch, self.hidden_size)
+        elif isinstance(state, tuple):
+            h0, c0 = state
+        else:
+            h0 = c0 = state
+        positions = torch.arange(steps, device=x.device)
+        valid = positions[None, :] < lengths.to(x.device)[:, None]  # (B, L)
+        layer_input = x
+        finals_h: list[Tensor] = []
+        finals_c: list[Tensor] = []
+        for layer in range(self.num_layers):
+            if layer > 0:
+                layer_input = nn.functional.dropout(layer_input, self.rnn.dropout, self.training)
+            directions = []
+            for direction in range(self.num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                weight_ih, weight_hh = (
+                    getattr(self.rnn, f"weight_{k}{suffix}") for k in ("ih", "hh")
+                )
+                bias_ih, bias_hh = (getattr(self.rnn, f"bias_{k}{suffix}") for k in ("ih", "hh"))
+                index = layer * self.num_directions + direction
+                h, c = h0[index], c0[index]  # (B, H)
+                projected = nn.functional.linear(layer_input, weight_ih, bias_ih)  # (B, L, G * H)
+                outputs: list[Tensor] = [h] * steps
+                for step in range(steps - 1, -1, -1) if direction else range(steps):
+                    new_h, new_c = self._cell_step(
+                        projected[:, step], nn.functional.linear(h, weight_hh, bias_hh), h, c
+                    )
+                    keep = valid[:, step, None]  # (B, 1)
+                    h, c = torch.where(keep, new_h, h), torch.where(keep, new_c, c)
+                    outputs[step] = torch.where(keep, new_h, torch.zeros_like(new_h))
+                directions.append(torch.stack(outputs, dim=1))  # (B, L, H)
+                finals_h.append(h)
+                finals_c.append(c)
+            layer_input = torch.cat(directions, dim=-1)  # (B, L, D * H)
+        final_h = torch.stack(finals_h)  # (num_layers * D, B, H)
+        if self.cell == "lstm":
+            return layer_input, (final_h, torch.stack(finals_c))
+        return layer_input, final_h
+
+    def _cell_step(
+        self, input_gates: Tensor, hidden_gates: Tensor, h: Tensor, c: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """One step of the cell from its projected input and state, each ``(B, G * H)``."""
+        if self.cell == "lstm":
+            i, f, g, o = (input_gates + hidden_gates).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            return torch.sigmoid(o) * torch.tanh(c), c
+        if self.cell == "gru":
+            input_r, input_z, input_n = input_gates.chunk(3, dim=-1)
+            hidden_r, hidden_z, hidden_n = hidden_gates.chunk(3, dim=-1)
+            r = torch.sigmoid(input_r + hidden_r)
+            z = torch.sigmoid(input_z + hidden_z)
+            n = torch.tanh(input_n + r * hidden_n)
+            return (1 - z) * n + z * h, c
+        return torch.tanh(input_gates + hidden_gates), c
 
     def last_hidden(self, state: RecurrentState) -> Tensor:
         """The last layer's final hidden state, both directions concatenated.

@@ -32,7 +32,9 @@ def load_config(
     Args:
         config_name: Name of the primary config in ``config_dir`` (``config`` or ``debug``).
         overrides: ``key=value`` strings, e.g. ``training.lr=3e-4``; ``+key=value`` adds a
-            key that does not exist yet.
+            key that does not exist yet; ``group=option`` (e.g. ``data=debug``), where
+            ``group`` is a folder of ``config_dir``, selects that option of the group as
+            Hydra does.
         config_dir: Folder holding the configs; the project's ``configs/`` by default.
 
     Returns:
@@ -41,10 +43,18 @@ def load_config(
 
     Raises:
         ConfigError: If a file is missing, a defaults entry is malformed, or an override
-            names an unknown key or has no ``=``.
+            names an unknown key or group option or has no ``=``.
     """
     root = Path(config_dir) if config_dir is not None else default_config_dir()
-    cfg = _compose(root, group=None, name=config_name, chain=())
+    choices, overrides = split_group_choices(root, overrides)
+    used: set[str] = set()
+    cfg = _compose(root, group=None, name=config_name, chain=(), choices=choices, used=used)
+    unused = sorted(set(choices) - used)
+    if unused:
+        raise ConfigError(
+            f"group override(s) {[f'{g}={choices[g]}' for g in unused]}: the defaults list "
+            f"of {config_name!r} selects no option of that group"
+        )
     cfg = apply_overrides(cfg, overrides)
     try:
         OmegaConf.resolve(cfg)
@@ -63,6 +73,44 @@ def default_config_dir() -> Path:
     if CONFIG_DIR.is_dir():
         return CONFIG_DIR
     return Path.cwd() / "configs"
+
+
+def split_group_choices(root: Path, overrides: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Separate Hydra-style group choices (``data=debug``) from value overrides.
+
+    An override is a group choice when its key has no dot and names a folder of ``root``
+    (a config group), as in Hydra.
+
+    Args:
+        root: The config folder.
+        overrides: The command-line overrides.
+
+    Returns:
+        Group -> option, and the remaining overrides in their order.
+
+    Raises:
+        ConfigError: If a group choice names an option the group does not have.
+    """
+    choices: dict[str, str] = {}
+    rest: list[str] = []
+    for override in overrides:
+        key, _, value = override.strip().partition("=")
+        key = key.strip()
+        if "=" not in override or "." in key or key.startswith("+"):
+            rest.append(override)
+            continue
+        if not (root / key).is_dir():
+            rest.append(override)
+            continue
+        option = value.strip()
+        if not (root / key / f"{option}.yaml").is_file():
+            options = sorted(path.stem for path in (root / key).glob("*.yaml"))
+            raise ConfigError(
+                f"override {override!r}: group {key!r} has no option {option!r}; "
+                f"available: {options}"
+            )
+        choices[key] = option
+    return choices, rest
 
 
 def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
@@ -121,8 +169,21 @@ def to_container(cfg: DictConfig) -> dict[str, object]:
 _MISSING = object()
 
 
-def _compose(root: Path, group: str | None, name: str, chain: tuple[str, ...]) -> DictConfig:
-    """Load ``root/[group/]name.yaml`` and merge its defaults list in order."""
+def _compose(
+    root: Path,
+    group: str | None,
+    name: str,
+    chain: tuple[str, ...],
+    choices: Mapping[str, str] | None = None,
+    used: set[str] | None = None,
+) -> DictConfig:
+    """Load ``root/[group/]name.yaml`` and merge its defaults list in order.
+
+    ``choices`` (group -> option, from ``group=option`` overrides) replace the option a
+    defaults entry ``group: option`` names; the groups replaced are added to ``used``.
+    """
+    choices = choices or {}
+    used = used if used is not None else set()
     relative = f"{group}/{name}" if group else name
     if relative in chain:
         raise ConfigError(f"config defaults form a cycle: {' -> '.join((*chain, relative))}")
@@ -143,10 +204,14 @@ def _compose(root: Path, group: str | None, name: str, chain: tuple[str, ...]) -
             result = _merge(result, loaded)
         elif isinstance(entry, str):
             # A bare name refers to a config of the same group (Hydra's rule).
-            result = _merge(result, _compose(root, group, entry, (*chain, relative)))
+            child = _compose(root, group, entry, (*chain, relative), choices, used)
+            result = _merge(result, child)
         else:
             sub_group, option = entry
-            child = _compose(root, sub_group, option, (*chain, relative))
+            if sub_group in choices:
+                option = choices[sub_group]
+                used.add(sub_group)
+            child = _compose(root, sub_group, option, (*chain, relative), choices, used)
             result = _merge(result, OmegaConf.create({sub_group: child}))
     return result
 

@@ -159,8 +159,8 @@ class SeededDataset(Dataset[T], Generic[T]):
     """Runs each ``__getitem__`` under a torch RNG seeded from ``(seed, epoch, index)``.
 
     Random transforms then give the same result for a sample whichever worker loads
-    it, and the main process's RNG is left untouched. Workers are re-created every
-    epoch (``persistent_workers=False``), so :meth:`set_epoch` reaches them.
+    it, and the main process's RNG is left untouched. The epoch lives in shared memory,
+    so :meth:`set_epoch` reaches loader workers that persist between epochs.
 
     Args:
         dataset: The wrapped map-style dataset.
@@ -170,15 +170,20 @@ class SeededDataset(Dataset[T], Generic[T]):
     def __init__(self, dataset: Dataset[T], seed: int) -> None:
         self.dataset = dataset
         self.seed = seed
-        self.epoch = 0
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+
+    @property
+    def epoch(self) -> int:
+        """The epoch that enters every sample's seed."""
+        return int(self._epoch)
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the epoch that enters every sample's seed.
+        """Select the epoch that enters every sample's seed (in every worker too).
 
         Args:
             epoch: Zero-based epoch index.
         """
-        self.epoch = epoch
+        self._epoch.fill_(epoch)
 
     def __len__(self) -> int:
         """Number of samples.

@@ -48,19 +48,27 @@ class TrainingConfig:
     keep_last_checkpoints: int = 3
     eval_every: int = 1
     compile: bool = False
+    channels_last: bool | str = "auto"
+    tf32: bool = True
+    cudnn_benchmark: bool = True
     gradient_checkpointing: bool = False
     distributed: str = "none"
     num_gpus: int = 1
     num_nodes: int = 1
     num_workers: int = 4
+    pin_memory: bool = True
+    persistent_workers: bool = True
     device: str = "auto"
     max_steps: int | None = None
     limit_train_batches: int | None = None
     limit_val_batches: int | None = None
     log_every_steps: int = 50
+    nonfinite_check_every_steps: int | None = None
+    flops_per_sample: float | None = None
     progress_bar: bool = True
     tensorboard: bool = True
     wandb: bool = False
+    run_name: str | None = None
 
     def __post_init__(self) -> None:
         """Check ranges and choices.
@@ -81,6 +89,12 @@ class TrainingConfig:
         for name in ("limit_val_batches", "early_stopping_patience", "grad_clip"):
             _positive_or_none(name, getattr(self, name))
         _positive_or_none("lr_reference_batch", self.lr_reference_batch)
+        _positive_or_none("nonfinite_check_every_steps", self.nonfinite_check_every_steps)
+        _positive_or_none("flops_per_sample", self.flops_per_sample)
+        if self.channels_last not in (True, False, "auto"):
+            raise ValueError(
+                f"training.channels_last={self.channels_last!r} must be true, false or 'auto'"
+            )
         if self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs:
             raise ValueError(
                 f"training.warmup_epochs={self.warmup_epochs} must be in [0, epochs={self.epochs})"
@@ -126,12 +140,45 @@ class TrainingConfig:
         for name in ("lr", "weight_decay", "momentum", "gamma", "ema_decay", "min_lr_ratio"):
             if name in kwargs:
                 kwargs[name] = float(kwargs[name])
+        if kwargs.get("flops_per_sample") is not None:
+            kwargs["flops_per_sample"] = float(kwargs["flops_per_sample"])
         return cls(**kwargs)
 
     @property
     def uses_amp(self) -> bool:
         """Whether forward passes run under autocast."""
         return self.precision != "fp32"
+
+    @property
+    def check_every_steps(self) -> int:
+        """Optimizer steps between checks of the on-device non-finite-loss flag."""
+        if self.nonfinite_check_every_steps is not None:
+            return self.nonfinite_check_every_steps
+        return self.log_every_steps
+
+    def global_batch(self, world_size: int) -> int:
+        """Samples per optimizer step over every rank.
+
+        Args:
+            world_size: Number of ranks.
+
+        Returns:
+            ``world_size * batch_size * grad_accum_steps``.
+        """
+        return world_size * self.batch_size * self.grad_accum_steps
+
+    def scaled_lr(self, world_size: int) -> float:
+        """The learning rate the run uses: linearly scaled when ``lr_reference_batch`` is set.
+
+        Args:
+            world_size: Number of ranks.
+
+        Returns:
+            ``lr * global_batch / lr_reference_batch``, or ``lr`` without a reference batch.
+        """
+        if self.lr_reference_batch is None:
+            return self.lr
+        return self.lr * self.global_batch(world_size) / self.lr_reference_batch
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -67,13 +67,19 @@ def _sgd(groups: ParamGroups, config: TrainingConfig, extra: dict[str, bool]) ->
 OPTIMIZERS: dict[str, OptimizerBuilder] = {"adamw": _adamw, "adam": _adam, "sgd": _sgd}
 
 
-def build_optimizer(model: nn.Module, config: TrainingConfig, device: torch.device) -> Optimizer:
+def build_optimizer(
+    model: nn.Module, config: TrainingConfig, device: torch.device, world_size: int = 1
+) -> Optimizer:
     """Create the configured optimizer, fused on CUDA where PyTorch supports it.
+
+    With ``lr_reference_batch`` set, every group starts at the linearly scaled rate
+    ``lr * global_batch / lr_reference_batch`` (:meth:`TrainingConfig.scaled_lr`).
 
     Args:
         model: The unwrapped model.
         config: Training options (``optimizer``, ``lr``, ``weight_decay``, ...).
         device: The training device.
+        world_size: Number of ranks (enters the global batch of the lr scaling).
 
     Returns:
         The optimizer.
@@ -84,6 +90,9 @@ def build_optimizer(model: nn.Module, config: TrainingConfig, device: torch.devi
     groups = parameter_groups(model, config.weight_decay)
     if not groups:
         raise ValueError("the model has no trainable parameters")
+    lr = config.scaled_lr(world_size)
+    for group in groups:
+        group["lr"] = lr
     builder = OPTIMIZERS[config.optimizer]
     if device.type == "cuda":
         try:
@@ -162,7 +171,9 @@ def _onecycle(
 ) -> Schedule:
     total = max(2, config.epochs * steps_per_epoch)
     pct_start = config.warmup_epochs / config.epochs if config.warmup_epochs else 0.3
-    scheduler = OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=pct_start)
+    # The peak is each group's starting rate: the (possibly linearly scaled) lr.
+    max_lr = [float(group["lr"]) for group in optimizer.param_groups]
+    scheduler = OneCycleLR(optimizer, max_lr=max_lr, total_steps=total, pct_start=pct_start)
     return Schedule(scheduler, "step")
 
 
@@ -232,6 +243,28 @@ def build_schedule(
         The schedule.
     """
     return SCHEDULES[config.scheduler](optimizer, config, max(1, steps_per_epoch), monitor_mode)
+
+
+def describe_lr_scaling(config: TrainingConfig, world_size: int) -> str | None:
+    """The log line of the linear lr scaling, or None when ``lr_reference_batch`` is unset.
+
+    Args:
+        config: Training options.
+        world_size: Number of ranks.
+
+    Returns:
+        A line naming the configured and the scaled rate and both batch sizes.
+    """
+    if config.lr_reference_batch is None:
+        return None
+    batch = config.global_batch(world_size)
+    scaled = config.scaled_lr(world_size)
+    return (
+        f"lr scaling: training.lr={config.lr:.4g} is given for a global batch of "
+        f"{config.lr_reference_batch} (training.lr_reference_batch); this run's global batch "
+        f"is {batch} (world size {world_size} x batch_size {config.batch_size} x "
+        f"grad_accum_steps {config.grad_accum_steps}), so it uses lr={scaled:.4g}"
+    )
 
 
 def current_lr(optimizer: Optimizer) -> float:

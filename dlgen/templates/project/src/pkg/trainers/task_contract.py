@@ -6,7 +6,7 @@ an object that satisfies :class:`Task`. Task classes subclass :class:`BaseTask`,
 implements the hooks that have a sensible default, or :class:`PreparedDataTask` when
 their datasets come with state fitted on the training split (a vocabulary, a tokenizer,
 normalisation statistics) that inference needs again. Helpers shared by several tasks
-(:func:`class_zero_cross_entropy`, :func:`format_top_classes`) live here too.
+(:func:`class_zero_cross_entropy`) live here too.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
+
+from ..prediction import Prediction
 
 Batch = Sequence[torch.Tensor]
 """A collated batch: a sequence of tensors whose first dimension is the batch size."""
@@ -146,6 +148,20 @@ class Task(Protocol):
         """
         ...
 
+    def batch_tokens(self, batch: Batch) -> int | None:
+        """Token positions in a training batch, for the ``tokens_per_s`` the trainer logs.
+
+        Called on every micro-batch: it must read shapes only, never tensor values (that
+        would wait for the device).
+
+        Args:
+            batch: A batch laid out like the training batches.
+
+        Returns:
+            The number of tokens, or None when the inputs are not token ids.
+        """
+        ...
+
     def smoke_loss(self, output: torch.Tensor) -> torch.Tensor:
         """A scalar loss of a model output alone (for smoke checks).
 
@@ -154,6 +170,24 @@ class Task(Protocol):
 
         Returns:
             A scalar of shape ``()`` that depends on every output element.
+        """
+        ...
+
+    def predictions(
+        self, model: nn.Module, inputs: Sequence[str], top_k: int | None = None
+    ) -> list[Prediction]:
+        """One prediction per input (a synthetic example when ``inputs`` is empty).
+
+        Args:
+            model: The trained model in eval mode.
+            inputs: Input files, folders, glob patterns or texts, as the task documents.
+            top_k: How many classes (or samples) to report, where the task ranks them.
+
+        Returns:
+            The predictions, each with its printable text and its output records.
+
+        Raises:
+            InputError: If an input is missing, unreadable or of the wrong shape.
         """
         ...
 
@@ -178,6 +212,18 @@ class BaseTask(Task):
     mypy rejects building a subclass that misses a hook.
     """
 
+    def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:
+        """The printable text of each of :meth:`predictions`.
+
+        Args:
+            model: The trained model in eval mode.
+            inputs: Input files or texts, as the task documents.
+
+        Returns:
+            One entry per input.
+        """
+        return [prediction.text for prediction in self.predictions(model, inputs)]
+
     def finalize_metrics(self, metrics: dict[str, float]) -> dict[str, float]:
         """Report the averages as they are (override to derive other metrics).
 
@@ -199,6 +245,24 @@ class BaseTask(Task):
             ``(inputs,)``.
         """
         return (batch[0],)
+
+    def batch_tokens(self, batch: Batch) -> int | None:
+        """Token positions of a batch whose first tensor holds token ids.
+
+        A first tensor of integer dtype with two dimensions ``(B, T)`` counts ``B * T``
+        tokens (padding included); any other batch (images, fields, float series) has none.
+
+        Args:
+            batch: ``(inputs, ...)``.
+
+        Returns:
+            ``B * T`` for integer ``(B, T)`` inputs, else None.
+        """
+        inputs = batch[0]
+        if inputs.dim() == 2 and not inputs.is_floating_point() and not inputs.is_complex():
+            if inputs.dtype != torch.bool:
+                return inputs.numel()
+        return None
 
     def smoke_loss(self, output: torch.Tensor) -> torch.Tensor:
         """Mean square of the output: a scalar that depends on every output element.
@@ -277,37 +341,3 @@ def class_zero_cross_entropy(logits: torch.Tensor) -> torch.Tensor:
     flat = logits.float().flatten(0, -2)  # (N, C)
     targets = torch.zeros(flat.shape[0], dtype=torch.long, device=flat.device)
     return F.cross_entropy(flat, targets)
-
-
-def format_top_classes(
-    names: Sequence[str],
-    logits: torch.Tensor,
-    top_k: int,
-    class_names: Sequence[str] | None = None,
-) -> list[str]:
-    """One line per sample: its name and its most probable classes with probabilities.
-
-    Args:
-        names: One label per sample.
-        logits: ``(N, C)`` logits.
-        top_k: Classes to list per sample (at most C).
-        class_names: The C class names; their indices when None.
-
-    Returns:
-        Lines like ``cat.png: cat: 0.912, dog: 0.051``.
-
-    Raises:
-        ValueError: If ``names`` and ``logits`` differ in length.
-    """
-    if len(names) != logits.shape[0]:
-        raise ValueError(f"{len(names)} names for {logits.shape[0]} predictions")
-    probabilities = logits.float().softmax(dim=-1)
-    top = probabilities.topk(min(top_k, probabilities.shape[-1]), dim=-1)
-    lines = []
-    for name, values, indices in zip(names, top.values, top.indices, strict=True):
-        ranked = ", ".join(
-            f"{class_names[int(i)] if class_names is not None else int(i)}: {float(p):.3f}"
-            for p, i in zip(values, indices, strict=True)
-        )
-        lines.append(f"{name}: {ranked}")
-    return lines

@@ -10,6 +10,7 @@ weights as an uninterrupted one.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import time
 from collections.abc import Iterator
@@ -25,17 +26,31 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
 from ..config import to_container
-from ..data.sampler import ResumableSampler, SeededDataset, ShardSampler
-from ..utils.checkpoint import CheckpointManager, load_checkpoint
+from ..data.sampler import ResumableSampler, SeededDataset
+from ..utils.checkpoint import (
+    BEST_NAME,
+    CheckpointManager,
+    load_checkpoint,
+    new_run_dir,
+    resume_conflicts,
+)
 from ..utils.distributed import DistributedContext
 from ..utils.ema import ModelEma
-from ..utils.logger import RunLogger, format_scalars, peak_memory_mb
+from ..utils.logger import RunLogger, device_peak_flops, format_scalars, peak_memory_mb
 from ..utils.seed import capture_rng_state, restore_rng_state
 from .config import TrainingConfig
-from .optim import Schedule, build_optimizer, build_schedule, current_lr
-from .task_contract import Batch, DataSplits, MetricSums, Task
+from .evaluator import Evaluator
+from .optim import (
+    Schedule,
+    build_optimizer,
+    build_schedule,
+    current_lr,
+    describe_lr_scaling,
+)
+from .task_contract import Batch, DataSplits, StepOutput, Task
 
 CHECKPOINT_FORMAT = 1
+METRICS_NAME = "metrics.json"
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -72,6 +87,8 @@ class FitResult:
         test_metrics: Final test metrics (empty when the run stopped at ``max_steps``).
         stop_reason: ``completed``, ``early_stopping`` or ``max_steps``.
         last_checkpoint: The last checkpoint written, if any.
+        test_weights: Which weights ``test_metrics`` come from: ``best.pt`` or ``last``
+            (empty when there was no test evaluation).
     """
 
     state: TrainState
@@ -79,6 +96,135 @@ class FitResult:
     test_metrics: dict[str, float] = field(default_factory=dict)
     stop_reason: str = "completed"
     last_checkpoint: Path | None = None
+    test_weights: str = ""
+
+
+@dataclass
+class NonFiniteReport:
+    """Where a non-finite loss was found.
+
+    Attributes:
+        value: This rank's first non-finite loss (None when only another rank had one).
+        step: The optimizer step it belongs to (None when only another rank had one).
+        first_checked: First optimizer step the check covered.
+        last_checked: Last optimizer step the check covered.
+    """
+
+    value: float | None
+    step: int | None
+    first_checked: int
+    last_checked: int
+
+
+class NonFiniteGuard:
+    """Remembers, on the device, the first optimizer step whose loss was NaN or infinite.
+
+    :meth:`observe` queues three tiny device ops per micro-batch and never waits for the
+    device; :meth:`poll` reads the result back (one host sync, plus an all-reduce under
+    DDP so that every rank stops at the same check).
+
+    Args:
+        device: The training device.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.first_step = torch.full((), -1, dtype=torch.int64, device=device)
+        self.value = torch.zeros((), dtype=torch.float32, device=device)
+        self.checked_step = 0
+
+    def observe(self, loss: torch.Tensor, step: int) -> None:
+        """Record ``step`` if ``loss`` is the first non-finite one.
+
+        Args:
+            loss: A micro-batch loss of shape ``()``, detached.
+            step: The (1-based) optimizer step the micro-batch belongs to.
+        """
+        first = (self.first_step < 0) & ~torch.isfinite(loss)
+        self.first_step = torch.where(first, step, self.first_step)
+        self.value = torch.where(first, loss.float(), self.value)
+
+    def poll(self, step: int, context: DistributedContext) -> NonFiniteReport | None:
+        """Read the flag back on every rank.
+
+        Args:
+            step: Optimizer steps taken so far (the last step this check covers).
+            context: The ranks of the run.
+
+        Returns:
+            None if every loss since the previous poll was finite on every rank.
+        """
+        bad = (self.first_step >= 0).to(torch.float32).reshape(1)
+        bad_ranks = context.all_reduce_sum(bad).item()
+        first_checked = self.checked_step + 1
+        self.checked_step = step
+        if bad_ranks == 0:
+            return None
+        first = int(self.first_step.item())
+        if first < 0:
+            return NonFiniteReport(None, None, first_checked, step)
+        return NonFiniteReport(float(self.value.item()), first, first_checked, step)
+
+
+@dataclass
+class StepWindow:
+    """The optimizer steps since the last log line: device-side sums, host-side times.
+
+    Attributes:
+        started: ``time.perf_counter()`` at its start.
+        loss_sum: Sum of the micro-batch losses ``()``, on the device.
+        logs: Sums of the task's step logs, on the device.
+        steps: Optimizer steps taken in it.
+        micro_batches: Micro-batches in it.
+        samples: Samples of this rank in it.
+        tokens: Tokens of this rank in it (None when the task's batches have none).
+        data_time: Seconds spent waiting for the data loader.
+        paused: Seconds to leave out of its duration (checkpoints written inside it).
+    """
+
+    started: float
+    loss_sum: torch.Tensor
+    logs: dict[str, torch.Tensor] = field(default_factory=dict)
+    steps: int = 0
+    micro_batches: int = 0
+    samples: int = 0
+    tokens: int | None = None
+    data_time: float = 0.0
+    paused: float = 0.0
+
+    def add(self, output: StepOutput, samples: int, tokens: int | None) -> None:
+        """Add one micro-batch.
+
+        Args:
+            output: Its detached loss and logs (scalars on the device).
+            samples: Its batch size.
+            tokens: Its token count, or None.
+        """
+        self.loss_sum = self.loss_sum + output.loss.float()
+        for name, value in output.logs.items():
+            value = value.float()
+            self.logs[name] = self.logs[name] + value if name in self.logs else value
+        self.micro_batches += 1
+        self.samples += samples
+        if tokens is not None:
+            self.tokens = (self.tokens or 0) + tokens
+
+
+def is_convnet(model: nn.Module) -> bool:
+    """Whether a model is a convolutional network, for ``training.channels_last=auto``.
+
+    Args:
+        model: Any module.
+
+    Returns:
+        True with at least two ``nn.Conv2d`` layers whose kernel is larger than 1x1 (a
+        ViT's single patch embedding and 1x1 channel mixers do not make a convnet).
+    """
+    spatial = [
+        module
+        for module in model.modules()
+        if isinstance(module, nn.Conv2d) and math.prod(module.kernel_size) > 1
+    ]
+    return len(spatial) >= 2
 
 
 class Trainer:
@@ -90,7 +236,12 @@ class Trainer:
         task: Supplies datasets and the step functions.
         model: The model, built on the CPU; the trainer moves and wraps it.
         context: Rank, world size and device of this process.
-        output_dir: Run folder; ``cfg.output_dir`` by default.
+        output_dir: Run folder; by default a new one, ``<cfg.output_dir>/<run>`` with
+            ``<run>`` = ``training.run_name`` or the start time (rank 0 picks it, every rank
+            uses it).
+
+    Raises:
+        ValueError: If ``training.run_name`` names a run that already has checkpoints.
     """
 
     def __init__(
@@ -106,7 +257,7 @@ class Trainer:
         self.task = task
         self.context = context
         self.device = context.device
-        self.output_dir = Path(output_dir if output_dir is not None else cfg.output_dir)
+        self.output_dir = Path(output_dir) if output_dir is not None else self._new_run_dir()
         self.checkpoint_dir = self.output_dir / "checkpoints"
         self.logger = RunLogger(
             self.output_dir,
@@ -117,10 +268,12 @@ class Trainer:
             project=str(cfg.get("project", "dlgen")),
         )
         self.model = model.to(self.device)
+        self._channels_last = self._configure_throughput()
         self._apply_gradient_checkpointing()
         self.ema = ModelEma(self.model, self.config.ema_decay) if self.config.ema else None
         self.train_model = self._wrap(self.model)
         self.splits = self._build_datasets()
+        self.evaluator = Evaluator(task, self.splits, self.config, context, self._loader)
         self.train_dataset = SeededDataset(self.splits.train, self.config.seed)
         self.sampler = ResumableSampler(
             len(self.train_dataset),
@@ -129,7 +282,10 @@ class Trainer:
             num_replicas=context.world_size,
             rank=context.rank,
         )
-        self.optimizer = build_optimizer(self.model, self.config, self.device)
+        self.optimizer = build_optimizer(self.model, self.config, self.device, context.world_size)
+        scaling = describe_lr_scaling(self.config, context.world_size)
+        if scaling is not None:
+            self.logger.info(scaling)
         self.schedule: Schedule = build_schedule(
             self.optimizer, self.config, self.steps_per_epoch, task.monitor_mode
         )
@@ -139,11 +295,28 @@ class Trainer:
         self.state = TrainState()
         self._last_saved_step: int | None = None
         self._step_checkpoint_due = False
+        self._guard = NonFiniteGuard(self.device)
+        self._train_loader: DataLoader[Any] | None = None
+        self._peak_flops = device_peak_flops(self.device)
         self.checkpoints = CheckpointManager(
             self.checkpoint_dir, self.config.keep_last_checkpoints, task.monitor_mode
         )
 
     # Set-up ---------------------------------------------------------------------------
+
+    def _new_run_dir(self) -> Path:
+        """Rank 0 names a new run folder and every rank receives it."""
+        chosen: tuple[bool, str] = (True, "")
+        if self.context.is_main:
+            try:
+                chosen = (True, str(new_run_dir(self.cfg.output_dir, self.config.run_name)))
+            except ValueError as exc:
+                chosen = (False, str(exc))
+        shared = self.context.broadcast_object(chosen)
+        ok, text = shared if isinstance(shared, tuple) else chosen
+        if not ok:
+            raise ValueError(str(text))
+        return Path(str(text))
 
     def _apply_gradient_checkpointing(self) -> None:
         if not self.config.gradient_checkpointing:
@@ -157,6 +330,38 @@ class Trainer:
             "training.gradient_checkpointing=true but the model has no "
             "set_grad_checkpointing(enable) method; training without it"
         )
+
+    def _configure_throughput(self) -> bool:
+        """Apply TF32, cuDNN autotuning and the model's memory format from the config.
+
+        TF32 and autotuning apply on CUDA only, and never with ``training.deterministic``
+        (a resumed run then matches an uninterrupted one bit for bit).
+
+        Returns:
+            Whether channels_last is on (the model is converted; 4-D inputs follow).
+        """
+        fast = not self.config.deterministic
+        if self.device.type == "cuda":
+            tf32 = self.config.tf32 and fast
+            torch.set_float32_matmul_precision("high" if tf32 else "highest")
+            torch.backends.cudnn.allow_tf32 = tf32
+            torch.backends.cudnn.benchmark = self.config.cudnn_benchmark and fast
+        setting = self.config.channels_last
+        if setting == "auto":
+            enabled = self.device.type == "cuda" and is_convnet(self.model)
+        else:
+            enabled = bool(setting)
+        if enabled:
+            self.model.to(memory_format=torch.channels_last)
+        if self.device.type == "cuda":
+            persistent = self.config.persistent_workers and self.config.num_workers > 0
+            self.logger.info(
+                f"throughput: channels_last={enabled} "
+                f"tf32={self.config.tf32 and fast} "
+                f"cudnn_benchmark={self.config.cudnn_benchmark and fast} "
+                f"pin_memory={self.config.pin_memory} persistent_workers={persistent}"
+            )
+        return enabled
 
     def _build_datasets(self) -> DataSplits:
         """Rank 0 first (it may download or cache the data), then the other ranks."""
@@ -189,16 +394,31 @@ class Trainer:
         """Optimizer steps per epoch (a partial accumulation ends every epoch)."""
         return math.ceil(self.micro_batches_per_epoch / self.config.grad_accum_steps)
 
-    def _loader(self, dataset: Dataset[Any], sampler: Sampler[int], seed: int) -> DataLoader[Any]:
+    def _loader(
+        self, dataset: Dataset[Any], sampler: Sampler[int], seed: int, persistent: bool = False
+    ) -> DataLoader[Any]:
+        """A loader of ``training.batch_size`` batches.
+
+        Args:
+            dataset: The samples.
+            sampler: Their order.
+            seed: Seeds the loader's generator (worker seeds).
+            persistent: Keep the workers between passes (the train loader, with
+                ``training.persistent_workers`` and ``num_workers > 0``).
+
+        Returns:
+            The loader; batches are pinned on CUDA with ``training.pin_memory``.
+        """
         generator = torch.Generator()
         generator.manual_seed(seed)
+        workers = self.config.num_workers
         return DataLoader(
             dataset,
             batch_size=self.config.batch_size,
             sampler=sampler,
-            num_workers=self.config.num_workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
+            num_workers=workers,
+            pin_memory=self.config.pin_memory and self.device.type == "cuda",
+            persistent_workers=persistent and self.config.persistent_workers and workers > 0,
             generator=generator,
         )
 
@@ -235,7 +455,8 @@ class Trainer:
         self.logger.info(self._describe_run())
         if self.context.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-            OmegaConf.save(self.cfg, self.output_dir / "config.yaml")
+            OmegaConf.save(self.cfg, self.output_dir / "config.yaml", resolve=True)
+            self.logger.info(f"run folder {self.output_dir}")
         try:
             while self.state.epoch < self.config.epochs:
                 stopped = self._train_epoch()
@@ -245,18 +466,76 @@ class Trainer:
                         self.save_checkpoint(result.val_metrics)
                     result.last_checkpoint = self.checkpoints.path_for(self.state.global_step)
                     result.stop_reason = "max_steps"
+                    self._write_metrics(result)
                     return result
                 result.stop_reason, result.val_metrics, checkpoint = self._end_epoch()
                 result.last_checkpoint = checkpoint or result.last_checkpoint
                 if result.stop_reason == "early_stopping":
                     break
-            result.test_metrics = self.evaluate("test")
-            if result.test_metrics:
-                self.logger.info(f"test: {format_scalars(result.test_metrics)}")
-                self.logger.log_scalars(result.test_metrics, self.state.global_step, "test/")
+            result.test_metrics, result.test_weights = self._final_test()
+            self._write_metrics(result)
             return result
         finally:
             self.logger.close()
+
+    def _final_test(self) -> tuple[dict[str, float], str]:
+        """Evaluate on test with the best checkpoint's weights (the last ones without it).
+
+        The trainer's own weights are restored afterwards.
+
+        Returns:
+            The test metrics (empty without a test split) and the weights used.
+        """
+        if not self.evaluator.has_split("test"):
+            return {}, ""
+        best = self.checkpoint_dir / BEST_NAME
+        model = self.eval_model()
+        if best.is_file():
+            state = load_checkpoint(best, map_location=self.device)
+            use_ema = self.ema is not None and state["ema"] is not None
+            weights = state["ema"]["module"] if use_ema else state["model"]
+            current = {
+                key: value.detach().to("cpu", copy=True)
+                for key, value in model.state_dict().items()
+            }
+            model.load_state_dict(weights)
+            try:
+                metrics = self.evaluate("test")
+            finally:
+                model.load_state_dict(current)
+            source = BEST_NAME
+            described = f"{BEST_NAME}, step {int(state['global_step'])}"
+        else:
+            metrics = self.evaluate("test")
+            source, described = "last", f"last weights, step {self.state.global_step}"
+        if metrics:
+            self.logger.info(f"test: {format_scalars(metrics)} (weights: {described})")
+            self.logger.log_scalars(metrics, self.state.global_step, "test/")
+        return metrics, source
+
+    def _write_metrics(self, result: FitResult) -> None:
+        """Write ``<run folder>/metrics.json`` (rank 0): final metrics and their weights."""
+        if not self.context.is_main:
+            return
+        payload = {
+            "stop_reason": result.stop_reason,
+            "epoch": result.state.epoch,
+            "global_step": result.state.global_step,
+            "monitor": self.task.monitor,
+            "best_metric": result.state.best_metric,
+            "val": result.val_metrics,
+            "test": result.test_metrics,
+            "test_weights": result.test_weights or None,
+            "best_checkpoint": (
+                str(self.checkpoint_dir / BEST_NAME)
+                if (self.checkpoint_dir / BEST_NAME).is_file()
+                else None
+            ),
+            "last_checkpoint": str(result.last_checkpoint) if result.last_checkpoint else None,
+        }
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        path = self.output_dir / METRICS_NAME
+        path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
     def _describe_run(self) -> str:
         parameters = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
@@ -269,20 +548,42 @@ class Trainer:
         )
 
     def _batches(self) -> Iterator[tuple[int, Batch]]:
-        """This epoch's remaining micro-batches with their index in the epoch."""
+        """This epoch's remaining micro-batches with their index in the epoch.
+
+        The train loader is built once and reused every epoch, so its workers persist
+        (``training.persistent_workers``); the sampler and the dataset's epoch are set
+        before each pass, and its generator is re-seeded from ``(seed, epoch)``.
+        """
         self.sampler.set_epoch(self.state.epoch)
         self.sampler.set_start(
             min(self.state.batch_in_epoch * self.config.batch_size, self.sampler.per_replica)
         )
         self.train_dataset.set_epoch(self.state.epoch)
-        loader = self._loader(self.train_dataset, self.sampler, self.config.seed + self.state.epoch)
-        for index, batch in enumerate(loader, start=self.state.batch_in_epoch):
+        seed = self.config.seed + self.state.epoch
+        if self._train_loader is None:
+            self._train_loader = self._loader(
+                self.train_dataset, self.sampler, seed, persistent=True
+            )
+        elif self._train_loader.generator is not None:
+            self._train_loader.generator.manual_seed(seed)
+        for index, batch in enumerate(self._train_loader, start=self.state.batch_in_epoch):
             if index >= self.micro_batches_per_epoch:
                 break
             yield index, batch
 
     def _train_epoch(self) -> bool:
-        """Run the rest of the current epoch; True if ``max_steps`` stopped it."""
+        """Run the rest of the current epoch.
+
+        Nothing here waits for the device except the logging steps, the non-finite checks
+        (every ``training.nonfinite_check_every_steps`` steps, before every checkpoint,
+        and at the end of the epoch) and whatever the task's step does itself.
+
+        Returns:
+            True if ``training.max_steps`` stopped it.
+
+        Raises:
+            NonFiniteLossError: If a loss of this epoch was NaN or infinite.
+        """
         self.train_model.train()
         total = self.micro_batches_per_epoch
         accum = self.config.grad_accum_steps
@@ -293,63 +594,99 @@ class Trainer:
             disable=not (self.context.is_main and self.config.progress_bar),
             leave=False,
         )
-        window: dict[str, float] = {"loss": 0.0, "data_time": 0.0, "step_time": 0.0}
-        window_batches = 0
-        tick = time.perf_counter()
-        for index, batch in self._batches():
-            data_time = time.perf_counter() - tick
-            group_start = index - index % accum
-            group_size = min(accum, total - group_start)
-            is_step = index + 1 == group_start + group_size
-            loss = self._backward(self._to_device(batch), group_size, sync=is_step)
-            self.state.batch_in_epoch = index + 1
-            window["loss"] += loss
-            window["data_time"] += data_time
-            window_batches += 1
-            bar.update(1)
-            if is_step:
-                grad_norm = self._optimizer_step()
-                window["step_time"] += time.perf_counter() - tick
-                if self.state.global_step % self.config.log_every_steps == 0:
-                    self._log_train(window, window_batches, grad_norm, bar)
-                    window = dict.fromkeys(window, 0.0)
-                    window_batches = 0
-                every = self.config.checkpoint_every_steps
-                if every is not None and self.state.global_step % every == 0:
-                    if index + 1 < total:
-                        self.save_checkpoint()
-                    else:  # the epoch's last step: the end-of-epoch checkpoint covers it
-                        self._step_checkpoint_due = True
-                if self.config.max_steps is not None and (
-                    self.state.global_step >= self.config.max_steps
-                ):
-                    bar.close()
-                    return True
+        self._guard.checked_step = self.state.global_step
+        window = StepWindow(time.perf_counter(), torch.zeros((), device=self.device))
+        try:
             tick = time.perf_counter()
-        bar.close()
-        return False
+            for index, batch in self._batches():
+                window.data_time += time.perf_counter() - tick
+                group_start = index - index % accum
+                group_size = min(accum, total - group_start)
+                is_step = index + 1 == group_start + group_size
+                tokens = self.task.batch_tokens(batch)
+                output = self._backward(self._to_device(batch), group_size, sync=is_step)
+                window.add(output, samples=int(batch[0].shape[0]), tokens=tokens)
+                self.state.batch_in_epoch = index + 1
+                bar.update(1)
+                if is_step:
+                    grad_norm = self._optimizer_step()
+                    window.steps += 1
+                    step = self.state.global_step
+                    if step % self.config.log_every_steps == 0:
+                        ended = self._log_train(window, grad_norm, bar)
+                        window = StepWindow(ended, torch.zeros((), device=self.device))
+                    elif step % self.config.check_every_steps == 0:
+                        self._check_finite()
+                    every = self.config.checkpoint_every_steps
+                    if every is not None and step % every == 0:
+                        if index + 1 < total:
+                            saving = time.perf_counter()
+                            self._check_finite()  # never checkpoint non-finite weights
+                            self.save_checkpoint()
+                            window.paused += time.perf_counter() - saving
+                        else:  # the epoch's last step: the end-of-epoch checkpoint covers it
+                            self._step_checkpoint_due = True
+                    if self.config.max_steps is not None and step >= self.config.max_steps:
+                        self._check_finite()
+                        return True
+                tick = time.perf_counter()
+            self._check_finite()
+            return False
+        finally:
+            bar.close()
 
     def _to_device(self, batch: Batch) -> Batch:
+        """Move a batch to the device; 4-D float tensors go channels_last when it is on."""
         non_blocking = self.device.type == "cuda"
-        return [tensor.to(self.device, non_blocking=non_blocking) for tensor in batch]
+        moved = [tensor.to(self.device, non_blocking=non_blocking) for tensor in batch]
+        if not self._channels_last:
+            return moved
+        return [
+            (
+                tensor.contiguous(memory_format=torch.channels_last)
+                if tensor.dim() == 4 and tensor.is_floating_point()
+                else tensor
+            )
+            for tensor in moved
+        ]
 
-    def _backward(self, batch: Batch, group_size: int, sync: bool) -> float:
-        """Forward and backward of one micro-batch; returns its (unscaled) loss."""
+    def _backward(self, batch: Batch, group_size: int, sync: bool) -> StepOutput:
+        """Forward and backward of one micro-batch, without waiting for the device.
+
+        Args:
+            batch: The micro-batch, on the device.
+            group_size: Micro-batches in its accumulation group (the loss is divided by it).
+            sync: Whether gradients are all-reduced after this backward (last of a group).
+
+        Returns:
+            The detached, unscaled loss ``()`` and the task's detached logs.
+        """
         no_sync = getattr(self.train_model, "no_sync", None)
         sync_context = no_sync() if (not sync and callable(no_sync)) else contextlib.nullcontext()
         with sync_context:
             with self._autocast():
                 output = self.task.training_step(self.train_model, batch)
-            loss_value = float(output.loss.detach())
-            if not math.isfinite(loss_value):
-                raise NonFiniteLossError(self._non_finite_message(loss_value))
+            loss = output.loss.detach()
+            self._guard.observe(loss, self.state.global_step + 1)
             self.scaler.scale(output.loss / group_size).backward()
-        return loss_value
+        return StepOutput(loss, {name: value.detach() for name, value in output.logs.items()})
 
-    def _non_finite_message(self, value: float) -> str:
+    def _check_finite(self) -> None:
+        """Read the on-device non-finite flag back (a host sync) and stop on a bad loss.
+
+        Raises:
+            NonFiniteLossError: If a loss since the previous check was NaN or infinite.
+        """
+        report = self._guard.poll(self.state.global_step, self.context)
+        if report is not None:
+            raise NonFiniteLossError(self._non_finite_message(report))
+
+    def _non_finite_message(self, report: NonFiniteReport) -> str:
+        lr = self.config.scaled_lr(self.context.world_size)
+        scaled = f", scaled to {lr:.4g}" if lr != self.config.lr else ""
         causes = [
-            f"the learning rate is too high (training.lr={self.config.lr}; try 10x lower "
-            "or a longer warmup)",
+            f"the learning rate is too high (training.lr={self.config.lr}{scaled}; try 10x "
+            "lower or a longer warmup)",
             "bad input data (NaN/Inf in a batch, labels out of range)",
         ]
         if self.config.precision == "fp16":
@@ -357,13 +694,24 @@ class Trainer:
         if self.config.grad_clip is None:
             causes.append("exploding gradients (set training.grad_clip, e.g. 1.0)")
         listed = "; ".join(f"({i}) {cause}" for i, cause in enumerate(causes, start=1))
+        if report.step is not None:
+            where = f"loss is {report.value} at optimizer step {report.step}"
+        else:
+            where = "the loss is non-finite on another rank"
         return (
-            f"loss is {value} at epoch {self.state.epoch}, batch {self.state.batch_in_epoch}, "
-            f"optimizer step {self.state.global_step + 1}; stopping. Likely causes: {listed}"
+            f"{where} (epoch {self.state.epoch}), found by the check of optimizer steps "
+            f"{report.first_checked}-{report.last_checked} (the loss is checked on the device "
+            f"and read every {self.config.check_every_steps} steps: "
+            "training.nonfinite_check_every_steps); stopping, no checkpoint of those steps "
+            f"was written. Likely causes: {listed}"
         )
 
-    def _optimizer_step(self) -> float:
-        """Unscale, clip, step, schedule and update the EMA; returns the gradient norm."""
+    def _optimizer_step(self) -> torch.Tensor:
+        """Unscale, clip, step, schedule and update the EMA, without waiting for the device.
+
+        Returns:
+            The total gradient norm before clipping, detached, of shape ``()``.
+        """
         self.scaler.unscale_(self.optimizer)
         max_norm = self.config.grad_clip if self.config.grad_clip is not None else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
@@ -374,24 +722,58 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.model)
         self.state.global_step += 1
-        return float(grad_norm)
+        return grad_norm.detach()
 
-    def _log_train(
-        self, window: dict[str, float], batches: int, grad_norm: float, bar: tqdm
-    ) -> None:
-        scalars = {
-            "loss": window["loss"] / max(1, batches),
-            "lr": current_lr(self.optimizer),
-            "grad_norm": grad_norm,
-            "data_time": window["data_time"] / max(1, batches),
-            "step_time": window["step_time"] / max(1, self.config.log_every_steps),
-            "peak_memory_mb": peak_memory_mb(self.device),
-        }
+    def _synchronize(self) -> None:
+        """Wait for the device's queued work, so host timings cover it."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        elif self.device.type == "mps":
+            torch.mps.synchronize()
+
+    def _log_train(self, window: StepWindow, grad_norm: torch.Tensor, bar: tqdm) -> float:
+        """Check the loss, then log the window's means, timings and throughput.
+
+        The only place of the step loop that reads tensors back: the device is synchronized
+        once, then the losses, the task's logs and the gradient norm come back in one copy.
+
+        Args:
+            window: The optimizer steps since the previous log line.
+            grad_norm: The gradient norm of the last step, of shape ``()``.
+            bar: The epoch's progress bar.
+
+        Returns:
+            The ``time.perf_counter()`` the window ended at (the next one starts there).
+
+        Raises:
+            NonFiniteLossError: If a loss of the window was NaN or infinite.
+        """
+        self._synchronize()
+        ended = time.perf_counter()
+        self._check_finite()
+        names = sorted(window.logs)
+        tensors = [window.loss_sum, grad_norm.float(), *(window.logs[name] for name in names)]
+        loss_sum, norm, *logs = torch.stack(tensors).tolist()
+        batches = max(1, window.micro_batches)
+        steps = max(1, window.steps)
+        seconds = max(ended - window.started - window.paused, 1e-9)
+        world = self.context.world_size
+        scalars = {"loss": loss_sum / batches, "lr": current_lr(self.optimizer), "grad_norm": norm}
+        scalars.update({name: value / batches for name, value in zip(names, logs, strict=True)})
+        scalars["step_time"] = seconds / steps
+        scalars["data_time"] = window.data_time / steps
+        scalars["samples_per_s"] = window.samples * world / seconds
+        if window.tokens is not None:
+            scalars["tokens_per_s"] = window.tokens * world / seconds
+        if self.config.flops_per_sample is not None and self._peak_flops is not None:
+            achieved = 3.0 * self.config.flops_per_sample * scalars["samples_per_s"]
+            scalars["mfu"] = achieved / (self._peak_flops * world)
+        scalars["peak_memory_mb"] = peak_memory_mb(self.device)
         self.logger.log_scalars(scalars, self.state.global_step, "train/")
         if self.config.progress_bar and self.context.is_main:
             bar.set_postfix(loss=f"{scalars['loss']:.4f}", lr=f"{scalars['lr']:.2e}")
-        else:
-            self.logger.info(f"step {self.state.global_step}: {format_scalars(scalars)}")
+        self.logger.info(f"step {self.state.global_step}: {format_scalars(scalars)}")
+        return ended
 
     def _end_epoch(self) -> tuple[str, dict[str, float], Path | None]:
         """Evaluate, schedule, checkpoint and decide on early stopping after an epoch."""
@@ -440,7 +822,6 @@ class Trainer:
 
     # Evaluation -----------------------------------------------------------------------
 
-    @torch.no_grad()
     def evaluate(self, split: str = "val", limit_batches: int | None = None) -> dict[str, float]:
         """Average the task's metrics over a split, across every rank.
 
@@ -455,46 +836,7 @@ class Trainer:
         Raises:
             ValueError: If the split name is unknown.
         """
-        if split not in {"val", "test"}:
-            raise ValueError(f"split must be 'val' or 'test', got {split!r}")
-        dataset = self.splits.val if split == "val" else self.splits.test
-        if dataset is None:
-            return {}
-        limit = limit_batches if limit_batches is not None else self.config.limit_val_batches
-        sampler = ShardSampler(len(dataset), self.context.world_size, self.context.rank)  # type: ignore[arg-type]
-        loader = self._loader(dataset, sampler, self.config.seed)
-        model = self.eval_model()
-        was_training = model.training
-        model.eval()
-        totals: MetricSums = {}
-        for index, batch in enumerate(loader):
-            if limit is not None and index >= limit:
-                break
-            with self._autocast():
-                sums = self.task.evaluation_step(model, self._to_device(batch))
-            for key, value in sums.items():
-                totals[key] = totals.get(key, torch.zeros((), device=self.device)) + value.float()
-        model.train(was_training)
-        return self._reduce(totals)
-
-    def _reduce(self, totals: MetricSums) -> dict[str, float]:
-        keys = sorted(totals)
-        if self.context.is_distributed:
-            # A rank with no evaluation batch contributes zeros under rank 0's names.
-            shared = self.context.broadcast_object(keys)
-            keys = [str(key) for key in shared] if isinstance(shared, list) else keys
-        if not keys:
-            return {}
-        zero = torch.zeros((), device=self.device)
-        stacked = torch.stack([totals.get(key, zero).to(self.device) for key in keys])
-        self.context.all_reduce_sum(stacked)
-        values = dict(zip(keys, stacked.tolist(), strict=True))
-        count = values.pop("count", 0.0)
-        if count <= 0:
-            return {}
-        averages = {key: value / count for key, value in values.items()}
-        # The task derives metrics that are not averages (perplexity, macro F1).
-        return self.task.finalize_metrics(averages)
+        return self.evaluator.evaluate(self.eval_model(), split, limit_batches)
 
     # Checkpoints ----------------------------------------------------------------------
 
@@ -554,21 +896,26 @@ class Trainer:
             path: The checkpoint file.
 
         Raises:
-            ValueError: If the checkpoint was written with a different batch size or
-                world size in the middle of an epoch (its data order cannot be replayed).
+            ValueError: If this run's config differs from the checkpoint's in a way that
+                breaks the resume (model config, batch size, accumulation, optimizer or
+                scheduler kind, world size, data shapes). Overrides the restored state
+                cannot honour (a new ``training.lr``, ...) are logged as one warning each.
         """
         state = load_checkpoint(path, map_location=self.device)
-        sampler = state["sampler"]
-        same_layout = (
-            sampler["batch_size"] == self.config.batch_size
-            and sampler["world_size"] == self.context.world_size
+        errors, warnings = resume_conflicts(
+            dict(state.get("config") or {}),
+            to_container(self.cfg),
+            int(state["sampler"]["world_size"]),
+            self.context.world_size,
         )
-        if state["batch_in_epoch"] and not same_layout:
+        if errors:
             raise ValueError(
-                f"{path} stopped mid-epoch with batch_size={sampler['batch_size']} and "
-                f"world_size={sampler['world_size']}; resume with the same values (now "
-                f"{self.config.batch_size} and {self.context.world_size})"
+                f"cannot resume {path}: the config differs from the checkpoint's in "
+                f"{'; '.join(errors)}; resume with the checkpoint's values or start a new run"
             )
+        if self.context.is_main:
+            for warning in warnings:
+                self.logger.console.warning(f"resume: {warning}")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["scheduler"])

@@ -1,10 +1,16 @@
-"""Checkpoints: atomic writes, ``weights_only`` loads, keep the last K plus the best."""
+"""Checkpoints and run folders: atomic writes, ``weights_only`` loads, keep-last-K + best.
+
+Every run writes into its own folder ``<output_dir>/<run>/`` (``checkpoints/``,
+``config.yaml``, ``train.log``, ``tensorboard/``, ``metrics.json``); ``<run>`` is
+``training.run_name`` or the start time ``YYYYmmdd-HHMMSS``.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +19,8 @@ import torch
 
 CHECKPOINT_PATTERN = re.compile(r"^step_(\d{8,})\.pt$")
 BEST_NAME = "best.pt"
+CHECKPOINT_DIR = "checkpoints"
+RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def save_checkpoint(state: Mapping[str, Any], path: Path | str) -> Path:
@@ -94,6 +102,181 @@ def latest_checkpoint(directory: Path | str) -> Path | None:
     found = [(checkpoint_step(p), p) for p in Path(directory).glob("step_*.pt")]
     ranked = sorted((step, path) for step, path in found if step is not None)
     return ranked[-1][1] if ranked else None
+
+
+def new_run_dir(output_dir: Path | str, run_name: str | None = None) -> Path:
+    """The folder of a new run: ``<output_dir>/<run_name>`` or ``<output_dir>/<timestamp>``.
+
+    A timestamp (``YYYYmmdd-HHMMSS``) that is already taken gets a ``-2``, ``-3``, ...
+    suffix. The folder is not created.
+
+    Args:
+        output_dir: The experiment folder (``cfg.output_dir``).
+        run_name: ``training.run_name``; None for a timestamp.
+
+    Returns:
+        The run folder.
+
+    Raises:
+        ValueError: If ``run_name`` is not a plain folder name, or names a run that already
+            has checkpoints (resume it with ``--resume`` or choose another name).
+    """
+    root = Path(output_dir)
+    if run_name is not None:
+        if not RUN_NAME_PATTERN.match(run_name):
+            raise ValueError(
+                f"training.run_name={run_name!r} must be a folder name of letters, digits, "
+                "'_', '-' and '.'"
+            )
+        run_dir = root / run_name
+        if any((run_dir / CHECKPOINT_DIR).glob("*.pt")):
+            raise ValueError(
+                f"run folder {run_dir} already holds checkpoints; continue it with "
+                f"--resume {run_dir}, or choose another training.run_name"
+            )
+        return run_dir
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir, suffix = root / stamp, 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = root / f"{stamp}-{suffix}"
+    return run_dir
+
+
+def run_dir_of(checkpoint: Path | str) -> Path | None:
+    """The run folder a checkpoint belongs to (``<run>/checkpoints/<file>`` -> ``<run>``).
+
+    Args:
+        checkpoint: A checkpoint file.
+
+    Returns:
+        The run folder, or None when the file is not inside a ``checkpoints/`` folder.
+    """
+    parent = Path(checkpoint).parent
+    return parent.parent if parent.name == CHECKPOINT_DIR else None
+
+
+def latest_run(output_dir: Path | str) -> tuple[Path, Path] | None:
+    """The experiment's most recent run: the one whose last checkpoint is newest (mtime).
+
+    Args:
+        output_dir: The experiment folder holding ``<run>/checkpoints/``.
+
+    Returns:
+        ``(run folder, its last step checkpoint)``, or None when no run has one.
+    """
+    candidates: list[tuple[float, str, Path, Path]] = []
+    for directory in Path(output_dir).glob(f"*/{CHECKPOINT_DIR}"):
+        last = latest_checkpoint(directory)
+        if last is not None:
+            candidates.append((last.stat().st_mtime, directory.parent.name, directory.parent, last))
+    if not candidates:
+        return None
+    _, _, run_dir, last = max(candidates)
+    return run_dir, last
+
+
+def resolve_checkpoint(path: Path | str) -> Path:
+    """A checkpoint file from a checkpoint, a ``checkpoints/`` folder or a run folder.
+
+    Args:
+        path: A ``.pt`` file, a run folder (its last step checkpoint), or a checkpoint
+            folder (its last step checkpoint).
+
+    Returns:
+        The checkpoint file.
+
+    Raises:
+        FileNotFoundError: If the path does not exist or the folder holds no checkpoint.
+    """
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise FileNotFoundError(f"checkpoint or run folder {path} does not exist")
+    folder = path / CHECKPOINT_DIR if (path / CHECKPOINT_DIR).is_dir() else path
+    found = latest_checkpoint(folder)
+    if found is None:
+        raise FileNotFoundError(f"no step_*.pt checkpoint in {folder}")
+    return found
+
+
+# data.* keys that fix tensor shapes; a resumed run must keep them (those present).
+DATA_SHAPE_KEYS = (
+    "in_channels",
+    "image_size",
+    "num_classes",
+    "vocab_size",
+    "block_size",
+    "max_length",
+    "sequence_length",
+    "input_length",
+    "horizon",
+    "num_features",
+    "resolution",
+)
+# training.* keys whose new value the restored optimizer/scheduler state overrides.
+_OPTIMIZER_KEYS = ("lr", "lr_reference_batch", "weight_decay", "momentum", "betas")
+_SCHEDULER_KEYS = {
+    "onecycle": ("epochs", "warmup_epochs"),
+    "plateau": ("gamma", "plateau_patience"),
+}
+
+
+def resume_conflicts(
+    saved: Mapping[str, Any],
+    current: Mapping[str, Any],
+    saved_world_size: int,
+    world_size: int,
+) -> tuple[list[str], list[str]]:
+    """Compare a checkpoint's config with the config of the run that resumes it.
+
+    Args:
+        saved: The resolved config stored in the checkpoint.
+        current: The resolved config of this run.
+        saved_world_size: The number of processes that wrote the checkpoint.
+        world_size: The number of processes now.
+
+    Returns:
+        ``(errors, warnings)``: differences that break the resume (model config,
+        ``batch_size``, ``grad_accum_steps``, optimizer or scheduler kind, world size, data
+        shapes), and overrides the restored state cannot honour (one line each).
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    saved_model, model = dict(saved.get("model", {})), dict(current.get("model", {}))
+    if saved_model != model:
+        keys = sorted(
+            key for key in set(saved_model) | set(model) if saved_model.get(key) != model.get(key)
+        )
+        errors.append(f"model config differs in {keys}")
+    saved_training, training = dict(saved.get("training", {})), dict(current.get("training", {}))
+    for key in ("batch_size", "grad_accum_steps", "optimizer", "scheduler"):
+        if saved_training.get(key) != training.get(key):
+            errors.append(
+                f"training.{key}={training.get(key)!r} (checkpoint: {saved_training.get(key)!r})"
+            )
+    if saved_world_size != world_size:
+        errors.append(f"world size {world_size} (checkpoint: {saved_world_size})")
+    saved_data, data = dict(saved.get("data", {})), dict(current.get("data", {}))
+    for key in DATA_SHAPE_KEYS:
+        if key in saved_data and key in data and saved_data[key] != data[key]:
+            errors.append(f"data.{key}={data[key]!r} (checkpoint: {saved_data[key]!r})")
+    ignored = [*_OPTIMIZER_KEYS, *_SCHEDULER_KEYS.get(str(training.get("scheduler")), ())]
+    for key in ignored:
+        if saved_training.get(key) != training.get(key):
+            warnings.append(
+                f"training.{key}={training.get(key)!r} is not applied: the optimizer and "
+                f"scheduler state restored from the checkpoint keep {saved_training.get(key)!r}; "
+                "start a new run to use it"
+            )
+    if saved_training.get("seed") != training.get("seed"):
+        warnings.append(
+            f"training.seed={training.get('seed')!r} (checkpoint: {saved_training.get('seed')!r}): "
+            "the remaining data order follows the new seed, so the run will not match an "
+            "uninterrupted one"
+        )
+    return errors, warnings
 
 
 class CheckpointManager:

@@ -1,4 +1,8 @@
-"""Run logging: console lines, TensorBoard scalars, and W&B when installed and enabled."""
+"""Run logging: console and ``train.log`` lines, TensorBoard scalars, W&B when enabled.
+
+Console lines go through ``tqdm.write``, so they print above an active progress bar
+instead of breaking it; rank 0 also appends every line to ``<output_dir>/train.log``.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,49 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 import torch
+from tqdm import tqdm
 
 LOGGER_NAME = "train"
+LOG_FILE = "train.log"
+
+# Dense bf16/fp16 tensor-core peaks in FLOP/s by device-name fragment (the most specific
+# fragment first); MFU is reported only for these GPUs.
+PEAK_FLOPS: tuple[tuple[str, float], ...] = (
+    ("H100 PCIe", 756e12),
+    ("H100", 989.4e12),
+    ("H200", 989.4e12),
+    ("A100", 312e12),
+)
+
+
+class TqdmHandler(logging.Handler):
+    """Writes records with ``tqdm.write``: above an active progress bar, never through it.
+
+    Args:
+        stream: Where to write; ``sys.stderr`` at the time of each record by default.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one formatted record.
+
+        Args:
+            record: The log record.
+        """
+        try:
+            tqdm.write(self.format(record), file=self.stream or sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+class RunFileHandler(logging.FileHandler):
+    """Appends a run's lines to its ``train.log`` (one such handler is attached at a time)."""
 
 
 def get_logger(is_main: bool = True) -> logging.Logger:
@@ -22,16 +64,66 @@ def get_logger(is_main: bool = True) -> logging.Logger:
         is_main: Whether this is rank 0.
 
     Returns:
-        A configured logger writing to stderr.
+        A configured logger writing to stderr through ``tqdm.write``.
     """
     logger = logging.getLogger(LOGGER_NAME)
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(handler, TqdmHandler) for handler in logger.handlers):
+        handler = TqdmHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel(logging.INFO if is_main else logging.WARNING)
     return logger
+
+
+def attach_log_file(logger: logging.Logger, path: Path) -> RunFileHandler:
+    """Send the logger's lines to a file too, replacing the file of a previous run.
+
+    Args:
+        logger: The run's logger (:func:`get_logger`).
+        path: The log file; created with its folder, appended to when it exists (resume).
+
+    Returns:
+        The handler, for :func:`detach_log_file`.
+    """
+    for handler in [h for h in logger.handlers if isinstance(h, RunFileHandler)]:
+        detach_log_file(logger, handler)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = RunFileHandler(path, mode="a", encoding="utf-8")
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
+    logger.addHandler(handler)
+    return handler
+
+
+def detach_log_file(logger: logging.Logger, handler: logging.Handler) -> None:
+    """Stop writing to a log file and close it.
+
+    Args:
+        logger: The logger it is attached to.
+        handler: From :func:`attach_log_file`.
+    """
+    logger.removeHandler(handler)
+    handler.close()
+
+
+def device_peak_flops(device: torch.device) -> float | None:
+    """Dense bf16 peak FLOP/s of a known GPU, for MFU.
+
+    Args:
+        device: The training device.
+
+    Returns:
+        The peak of an A100, H100 or H200; None for any other device.
+    """
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    for fragment, peak in PEAK_FLOPS:
+        if fragment in name:
+            return peak
+    return None
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -60,10 +152,12 @@ def peak_memory_mb(device: torch.device) -> float:
 
 
 class RunLogger:
-    """Sends scalars to the console, TensorBoard and W&B; a no-op off rank 0.
+    """Sends lines to the console and ``train.log``, scalars to TensorBoard and W&B (rank 0).
+
+    Off rank 0 it only prints warnings.
 
     Args:
-        output_dir: Run folder; TensorBoard writes to ``<output_dir>/tensorboard``.
+        output_dir: Run folder: ``<output_dir>/train.log`` and ``<output_dir>/tensorboard``.
         is_main: Whether this is rank 0.
         tensorboard: Enable TensorBoard.
         wandb: Enable Weights & Biases (ignored with a warning when not installed).
@@ -84,8 +178,10 @@ class RunLogger:
         self.console = get_logger(is_main)
         self._writer: Any = None
         self._wandb: Any = None
+        self._file: logging.Handler | None = None
         if not is_main:
             return
+        self._file = attach_log_file(self.console, output_dir / LOG_FILE)
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -125,7 +221,10 @@ class RunLogger:
         self.console.info(message)
 
     def close(self) -> None:
-        """Flush and close the writers."""
+        """Flush and close the writers and the log file."""
+        if self._file is not None:
+            detach_log_file(self.console, self._file)
+            self._file = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None

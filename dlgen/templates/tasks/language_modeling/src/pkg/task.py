@@ -20,6 +20,7 @@ from .data.corpus import synthetic_corpus
 from .data.datasets import Prepared, prepare
 from .data.vocabulary import CharVocabulary
 from .metrics.language_modeling import bits_per_token, perplexity
+from .prediction import InputError, Prediction, Scalar, short_name
 from .trainers.task_contract import (
     Batch,
     MetricSums,
@@ -148,28 +149,49 @@ class LanguageModelingTask(PreparedDataTask[Prepared]):
         return class_zero_cross_entropy(output)
 
     @torch.no_grad()
-    def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:
-        """Continue each prompt with sampled characters.
+    def predictions(
+        self, model: nn.Module, inputs: Sequence[str], top_k: int | None = None
+    ) -> list[Prediction]:
+        """Continue each prompt with ``GENERATE_CHARACTERS`` sampled characters.
 
         Args:
             model: The trained model in eval mode.
             inputs: Prompts made of characters of the corpus; empty: the start of the
                 validation text.
+            top_k: Sample among the k most likely characters (default 20).
 
         Returns:
-            One block per prompt: the prompt and its continuation.
+            One prediction per prompt: the prompt and its continuation (record keys
+            ``input``, ``continuation``).
+
+        Raises:
+            InputError: If a prompt is empty or holds characters the vocabulary lacks.
         """
         prepared = self.prepared()
         vocabulary = prepared.vocabulary
         prompts = list(inputs) or [prepared.texts["val"][:PROMPT_CHARACTERS]]
         device = next(model.parameters()).device
         generator = torch.Generator(device=device).manual_seed(self.seed)
-        lines = []
+        results = []
         for prompt in prompts:
-            ids = vocabulary.encode(prompt).unsqueeze(0).to(device)  # (1, P)
-            tokens = sample(model, ids, GENERATE_CHARACTERS, self.data.block_size, generator)
-            lines.append(f"--- {prompt!r}\n{vocabulary.decode(tokens[0].tolist())}")
-        return lines
+            if not prompt:
+                raise InputError("an empty prompt: give at least one character")
+            try:
+                ids = vocabulary.encode(prompt).unsqueeze(0).to(device)  # (1, P)
+            except ValueError as exc:
+                raise InputError(f"prompt {short_name(prompt)!r}: {exc}") from exc
+            tokens = sample(
+                model,
+                ids,
+                GENERATE_CHARACTERS,
+                self.data.block_size,
+                generator,
+                top_k if top_k is not None else TOP_K,
+            )
+            text = vocabulary.decode(tokens[0].tolist())
+            record: dict[str, Scalar] = {"input": prompt, "continuation": text[len(prompt) :]}
+            results.append(Prediction(short_name(prompt), f"--- {prompt!r}\n{text}", [record]))
+        return results
 
 
 def sample(
@@ -178,6 +200,7 @@ def sample(
     max_new_tokens: int,
     block_size: int,
     generator: torch.Generator | None = None,
+    top_k: int = TOP_K,
 ) -> torch.Tensor:
     """Sample a continuation with temperature and top-k.
 
@@ -191,19 +214,20 @@ def sample(
         max_new_tokens: Tokens to add.
         block_size: Longest context the model accepts.
         generator: Random generator, for reproducible samples.
+        top_k: Sample among the k most likely tokens.
 
     Returns:
         Shape ``(B, P + max_new_tokens)``.
     """
     generate = getattr(model, "generate", None)
     if callable(generate):
-        result = generate(prompt, max_new_tokens, TEMPERATURE, TOP_K, generator)
+        result = generate(prompt, max_new_tokens, TEMPERATURE, top_k, generator)
         if isinstance(result, torch.Tensor):
             return result
     tokens = prompt
     for _ in range(max_new_tokens):
         logits = model(tokens[:, -block_size:])[:, -1].float() / TEMPERATURE  # (B, V)
-        kth = torch.topk(logits, min(TOP_K, logits.shape[-1])).values[:, -1:]
+        kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
         choice = torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)  # (B, 1)
         tokens = torch.cat([tokens, choice], dim=1)

@@ -20,10 +20,13 @@ from .data.generators import GENERATORS, generate
 from .data.normalizer import GaussianNormalizer
 from .losses.relative_l2 import RelativeL2Loss, relative_l2
 from .metrics.fields import field_metric_sums
+from .prediction import InputError, Prediction, Scalar, expand_paths, one_line
 from .trainers.task_contract import BaseTask, Batch, DataSplits, MetricSums, MonitorMode, StepOutput
 
 EXAMPLE_SEED = 1_000_003
 PREDICTION_SUFFIX = ".pred.npy"
+# File name endings ``inference.py`` reads as fields (predictions it wrote are skipped).
+FIELD_SUFFIXES = (".npy", ".npz")
 
 
 class OperatorLearningTask(BaseTask):
@@ -133,35 +136,55 @@ class OperatorLearningTask(BaseTask):
         return (batch_size, *self.data.output_shape)
 
     @torch.no_grad()
-    def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:
+    def predictions(
+        self, model: nn.Module, inputs: Sequence[str], top_k: int | None = None
+    ) -> list[Prediction]:
         """Predict fields for ``.npy``/``.npz`` inputs, or check the model on fresh PDE samples.
 
         Each input file holds one field ``(C_in, *grid)`` or a stack ``(N, C_in, *grid)``
-        (``.npz``: under the key ``x``) in physical units; the predictions are written next
-        to it as ``<name>.pred.npy``. Without inputs, two new samples are generated (with
-        the PDE solver when the dataset has one) and the relative error is reported.
+        (``.npz``: under the key ``x``) in physical units; with one input channel a plain
+        ``(*grid)`` array, e.g. ``(H, W)``, is one field too. The predictions are written
+        next to it as ``<name>.pred.npy``. Without inputs, two new samples are generated
+        (with the PDE solver when the dataset has one) and the relative error is reported.
 
         Args:
             model: The trained model in eval mode.
-            inputs: Paths of input files.
+            inputs: Paths of input files, folders (every ``.npy``/``.npz`` inside, sorted,
+                earlier predictions skipped) or glob patterns.
+            top_k: Unused (fields have no classes).
 
         Returns:
-            One line per input file or example.
+            One prediction per input file or example.
+
+        Raises:
+            InputError: If a path is missing, a folder holds no field file, or a file is
+                unreadable or holds an array of the wrong shape.
         """
+        del top_k
         if not inputs:
             return self._predict_examples(model)
-        lines = []
-        for name in inputs:
-            fields = self._read_fields(Path(name))
+        results = []
+        for path in expand_paths(inputs, FIELD_SUFFIXES, "field", (PREDICTION_SUFFIX,)):
+            fields = self._read_fields(path)
             prediction = self._predict_physical(model, torch.from_numpy(fields))
-            output = Path(name).with_suffix(PREDICTION_SUFFIX)
+            output = path.with_name(path.name[: -len(path.suffix)] + PREDICTION_SUFFIX)
             np.save(output, prediction.cpu().numpy())
-            lines.append(
-                f"{name}: {fields.shape[0]} field(s) -> {output} "
-                f"(shape {tuple(prediction.shape)}, range [{float(prediction.min()):.4g}, "
-                f"{float(prediction.max()):.4g}])"
+            shape = tuple(prediction.shape)
+            low, high = float(prediction.min()), float(prediction.max())
+            text = (
+                f"{path}: {fields.shape[0]} field(s) -> {output} "
+                f"(shape {shape}, range [{low:.4g}, {high:.4g}])"
             )
-        return lines
+            record: dict[str, Scalar] = {
+                "input": str(path),
+                "fields": int(fields.shape[0]),
+                "output": str(output),
+                "shape": "x".join(str(size) for size in shape),
+                "min": low,
+                "max": high,
+            }
+            results.append(Prediction(str(path), text, [record]))
+        return results
 
     def _predict_physical(self, model: nn.Module, fields: Tensor) -> Tensor:
         device = next(model.parameters()).device
@@ -169,21 +192,50 @@ class OperatorLearningTask(BaseTask):
         return self.decode(model(inputs))
 
     def _read_fields(self, path: Path) -> np.ndarray:
-        if path.suffix == ".npz":
-            with np.load(path) as stored:
-                array = np.asarray(stored["x"], dtype=np.float32)
-        else:
-            array = np.asarray(np.load(path), dtype=np.float32)
-        if array.ndim == self.data.dims + 1:
-            array = array[None]
-        if array.ndim != self.data.dims + 2 or array.shape[1] != self.data.in_channels:
-            raise ValueError(
-                f"{path} holds shape {array.shape}; expected (C_in, *grid) or (N, C_in, *grid) "
-                f"with C_in = {self.data.in_channels} and {self.data.dims} grid axes"
+        """Load an input file as a stack of fields ``(N, C_in, *grid)``.
+
+        Args:
+            path: A ``.npy`` file, or a ``.npz`` file with the key ``x``.
+
+        Returns:
+            A float32 array ``(N, C_in, *grid)``.
+
+        Raises:
+            InputError: If the file is unreadable or its array has the wrong shape.
+        """
+        try:
+            if path.suffix.lower() == ".npz":
+                with np.load(path) as stored:
+                    if "x" not in stored:
+                        raise InputError(
+                            f"{path}: no array 'x' in the .npz (it holds {sorted(stored.files)})"
+                        )
+                    array = np.asarray(stored["x"], dtype=np.float32)
+            else:
+                array = np.asarray(np.load(path), dtype=np.float32)
+        except InputError:
+            raise
+        except (OSError, ValueError, EOFError, TypeError) as exc:
+            raise InputError(f"{path}: not a readable numeric array ({one_line(exc)})") from exc
+        dims, channels = self.data.dims, self.data.in_channels
+        stored_shape = tuple(array.shape)
+        if array.ndim == dims and channels == 1:
+            array = array[None]  # (*grid) -> (1, *grid): one channel
+        if array.ndim == dims + 1:
+            array = array[None]  # (C_in, *grid) -> (1, C_in, *grid)
+        if array.ndim != dims + 2 or array.shape[1] != channels:
+            grid = ", ".join(["X"] if dims == 1 else ["H", "W"] if dims == 2 else ["X", "Y", "T"])
+            plain = f"({grid}), " if channels == 1 else ""
+            raise InputError(
+                f"{path} holds an array of shape {stored_shape}; expected {plain}"
+                f"({channels}, {grid}) or (N, {channels}, {grid}) in physical units "
+                f"(trained on {tuple(self.data.input_shape)})"
             )
+        if not np.isfinite(array).all():
+            raise InputError(f"{path}: the array holds NaN or infinite values")
         return array
 
-    def _predict_examples(self, model: nn.Module) -> list[str]:
+    def _predict_examples(self, model: nn.Module) -> list[Prediction]:
         if self.data.name in GENERATORS and self.data.source != "synthetic":
             example = DataConfig.from_mapping({**_plain(self.cfg.data), "cache": False})
             fields = generate(example, 2, EXAMPLE_SEED)
@@ -193,10 +245,17 @@ class OperatorLearningTask(BaseTask):
             source = "synthetic"
         prediction = self._predict_physical(model, torch.from_numpy(fields["x"]))
         errors = relative_l2(prediction.cpu(), torch.from_numpy(fields["y"]))
-        return [
-            f"{source} example {index}: relative L2 error {float(error):.4f}"
-            for index, error in enumerate(errors)
-        ]
+        results = []
+        for index, error in enumerate(errors):
+            name = f"{source} example {index}"
+            record: dict[str, Scalar] = {
+                "input": name,
+                "relative_l2": float(error),
+            }
+            results.append(
+                Prediction(name, f"{name}: relative L2 error {float(error):.4f}", [record])
+            )
+        return results
 
 
 def _plain(section: DictConfig) -> dict[str, object]:

@@ -21,6 +21,15 @@ from .data.config import DataConfig
 from .data.datasets import Prepared, prepare
 from .data.signals import synthetic_signals
 from .metrics.classification import class_counts, macro_f1
+from .prediction import (
+    InputError,
+    Prediction,
+    expand_paths,
+    is_glob,
+    one_line,
+    short_name,
+    top_class_predictions,
+)
 from .trainers.task_contract import (
     Batch,
     MetricSums,
@@ -28,12 +37,14 @@ from .trainers.task_contract import (
     PreparedDataTask,
     StepOutput,
     class_zero_cross_entropy,
-    format_top_classes,
 )
 
 _COUNT_KEYS = ("tp", "fp", "fn")
 # Classes listed per input by ``predict``.
 TOP_K = 3
+# File name endings ``inference.py`` reads as texts and as signals.
+TEXT_SUFFIXES = (".txt",)
+SIGNAL_SUFFIXES = (".npy",)
 
 
 class SequenceClassificationTask(PreparedDataTask[Prepared]):
@@ -176,7 +187,9 @@ class SequenceClassificationTask(PreparedDataTask[Prepared]):
         return class_zero_cross_entropy(output)
 
     @torch.no_grad()
-    def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:
+    def predictions(
+        self, model: nn.Module, inputs: Sequence[str], top_k: int | None = None
+    ) -> list[Prediction]:
         """Class probabilities for texts (or ``.txt`` files) or ``.npy`` signals.
 
         The tokenizer (or the signal statistics) is rebuilt from the training data, which
@@ -184,16 +197,23 @@ class SequenceClassificationTask(PreparedDataTask[Prepared]):
 
         Args:
             model: The trained model in eval mode.
-            inputs: Texts or text files for text data; ``.npy`` files of ``(C, L)`` or
-                ``(N, C, L)`` for signals. Empty: the first validation samples.
+            inputs: Text data: texts, ``.txt`` files, folders of them or ``*.txt`` patterns.
+                Signals: ``.npy`` files of ``(C, L)`` or ``(N, C, L)``, folders or patterns.
+                Empty: the first validation samples.
+            top_k: Classes per input (default 3, at most ``num_classes``).
 
         Returns:
-            One line per input: its name and the top classes with probabilities.
+            One prediction per input (per signal of a stacked ``.npy``).
+
+        Raises:
+            InputError: If a path is missing, a folder holds no input file, or a file is
+                unreadable or holds a signal of the wrong shape.
         """
         device = next(model.parameters()).device
         names, batch = self._predict_batch(list(inputs))
         logits = model(*(t.to(device) for t in self.model_inputs(batch)))
-        return format_top_classes(names, logits, TOP_K, self.data.class_names)
+        k = top_k if top_k is not None else TOP_K
+        return top_class_predictions(names, logits, k, self.data.class_names)
 
     def _predict_batch(self, inputs: list[str]) -> tuple[list[str], Batch]:
         prepared = self.prepared()
@@ -203,11 +223,12 @@ class SequenceClassificationTask(PreparedDataTask[Prepared]):
             columns = [torch.stack(column) for column in zip(*samples, strict=True)]
             return [f"val[{i}]" for i in range(len(samples))], columns
         if not self.data.is_text:
-            return _signal_batch(inputs, prepared)
+            paths = expand_paths(inputs, SIGNAL_SUFFIXES, "signal")
+            return _signal_batch(paths, prepared, self.data.in_channels, self.data.sequence_length)
         tokenizer = prepared.tokenizer
         if tokenizer is None:  # pragma: no cover - text data always has one
             raise RuntimeError("text data without a tokenizer")
-        texts = [_read_text(item) for item in inputs]
+        names, texts = _read_texts(inputs)
         ids = [
             tokenizer.encode(text)[: self.data.max_length] or [tokenizer.pad_id] for text in texts
         ]
@@ -216,27 +237,90 @@ class SequenceClassificationTask(PreparedDataTask[Prepared]):
         for row, values in enumerate(ids):
             tokens[row, : len(values)] = torch.tensor(values)
         lengths = torch.tensor([len(row) for row in ids])
-        names = [item if len(item) <= 40 else item[:37] + "..." for item in inputs]
         return names, [tokens, lengths, torch.zeros(len(ids), dtype=torch.long)]
 
 
-def _read_text(item: str) -> str:
-    """The text of a ``.txt`` file, or the argument itself."""
+def _names_a_path(item: str) -> bool:
+    """Whether a text-task argument names files rather than being the text itself.
+
+    Args:
+        item: A command-line argument.
+
+    Returns:
+        True for an existing file or folder, or an argument ending in ``.txt`` (a file
+        name or a pattern such as ``reviews/*.txt``).
+    """
     path = Path(item)
-    if path.suffix == ".txt" and path.is_file():
-        return path.read_text(encoding="utf-8")
-    return item
+    if path.is_dir() or path.is_file():
+        return True
+    return item.lower().endswith(TEXT_SUFFIXES) and (is_glob(item) or " " not in item)
 
 
-def _signal_batch(inputs: list[str], prepared: Prepared) -> tuple[list[str], Batch]:
-    """Load ``.npy`` signals and standardise them with the training statistics."""
-    arrays = [np.load(path).astype(np.float32) for path in inputs]
+def _read_texts(inputs: list[str]) -> tuple[list[str], list[str]]:
+    """The display names and texts of text-task arguments.
+
+    Args:
+        inputs: Texts, ``.txt`` files, folders of them or ``*.txt`` patterns.
+
+    Returns:
+        ``(names, texts)``: file paths or shortened texts, and the texts.
+
+    Raises:
+        InputError: If a path is missing or unreadable, or a folder holds no ``.txt`` file.
+    """
+    names: list[str] = []
+    texts: list[str] = []
+    for item in inputs:
+        if not _names_a_path(item):
+            names.append(short_name(item))
+            texts.append(item)
+            continue
+        for path in expand_paths([item], TEXT_SUFFIXES, "text"):
+            try:
+                texts.append(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(
+                    f"{path}: not a readable UTF-8 text file ({one_line(exc)})"
+                ) from exc
+            names.append(str(path))
+    return names, texts
+
+
+def _signal_batch(
+    paths: list[Path], prepared: Prepared, channels: int, length: int
+) -> tuple[list[str], Batch]:
+    """Load ``.npy`` signals and standardise them with the training statistics.
+
+    Args:
+        paths: ``.npy`` files of ``(C, L)`` or ``(N, C, L)``.
+        prepared: The prepared data (its per-channel mean and std).
+        channels: C the model was trained on.
+        length: L the model was trained on.
+
+    Returns:
+        ``(names, [signals (N, C, L), zeros (N,)])``.
+
+    Raises:
+        InputError: If a file is unreadable or holds an array of another shape.
+    """
+    arrays = []
+    for path in paths:
+        try:
+            array = np.asarray(np.load(path), dtype=np.float32)
+        except (OSError, ValueError, EOFError, TypeError) as exc:
+            raise InputError(f"{path}: not a readable numeric array ({one_line(exc)})") from exc
+        if array.ndim not in (2, 3) or array.shape[-2:] != (channels, length):
+            raise InputError(
+                f"{path} holds an array of shape {tuple(array.shape)}; expected "
+                f"({channels}, {length}) or (N, {channels}, {length})"
+            )
+        arrays.append(array)
     signals = np.concatenate([a[None] if a.ndim == 2 else a for a in arrays])  # (N, C, L)
     if prepared.mean is not None and prepared.std is not None:
         signals = (signals - prepared.mean[None, :, None]) / prepared.std[None, :, None]
     names = [
-        f"{path}[{i}]"
-        for path, a in zip(inputs, arrays, strict=True)
+        str(path) if a.ndim == 2 else f"{path}[{i}]"
+        for path, a in zip(paths, arrays, strict=True)
         for i in range(len(a) if a.ndim == 3 else 1)
     ]
     tensor = torch.from_numpy(np.ascontiguousarray(signals, dtype=np.float32))

@@ -9,7 +9,6 @@ does not beat it has learned nothing useful.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -26,10 +25,13 @@ from .data.series import (
     synthetic_series,
 )
 from .metrics.forecasting import absolute_error, squared_error
+from .prediction import InputError, Prediction, Scalar, expand_paths, one_line
 from .trainers.task_contract import Batch, MetricSums, MonitorMode, PreparedDataTask, StepOutput
 
 # Windows of the synthetic series used for example batches.
 _EXAMPLE_STEPS = 2000
+# File name endings ``inference.py`` reads as series (folders and globs keep only these).
+SERIES_SUFFIXES = (".csv",)
 
 
 class ForecastingTask(PreparedDataTask[Prepared]):
@@ -133,28 +135,44 @@ class ForecastingTask(PreparedDataTask[Prepared]):
         return (batch_size, self.data.horizon, self.data.num_features)
 
     @torch.no_grad()
-    def predict(self, model: nn.Module, inputs: Sequence[str]) -> list[str]:
-        """Forecast the steps after the last ``input_length`` rows of CSV files.
+    def predictions(
+        self, model: nn.Module, inputs: Sequence[str], top_k: int | None = None
+    ) -> list[Prediction]:
+        """Forecast the ``horizon`` steps after the last ``input_length`` rows of CSV files.
 
         Args:
             model: The trained model in eval mode.
-            inputs: CSV files with the training columns; empty: the first test window.
+            inputs: CSV files with the training columns (a header, one row per step in time
+                order), folders (every ``.csv`` inside, sorted) or glob patterns; empty:
+                the first test window.
+            top_k: Unused (forecasts have no classes).
 
         Returns:
-            For each input, its name and one line per forecast step in original units.
+            One prediction per input; its text has one line per forecast step in original
+            units and its records one row per step (``input``, ``step``, one column per
+            feature).
+
+        Raises:
+            InputError: If a path is missing, a folder holds no CSV file, or a file lacks
+                the columns or the rows a forecast needs.
         """
+        del top_k
         prepared = self.prepared()
         device = next(model.parameters()).device
         names, windows = self._predict_windows(list(inputs), prepared)
         forecasts = prepared.normalizer.inverse(model(windows.to(device)).float().cpu())
-        lines = []
+        columns = list(prepared.columns)
+        results = []
         for name, forecast in zip(names, forecasts, strict=True):
-            lines.append(f"{name}: next {self.data.horizon} steps of {', '.join(prepared.columns)}")
-            lines.extend(
-                f"  t+{step + 1}: " + " ".join(f"{value:.4f}" for value in row.tolist())
-                for step, row in enumerate(forecast)
-            )
-        return lines
+            lines = [f"{name}: next {self.data.horizon} steps of {', '.join(columns)}"]
+            records: list[dict[str, Scalar]] = []
+            for step, row in enumerate(forecast.tolist(), start=1):
+                lines.append(f"  t+{step}: " + " ".join(f"{value:.4f}" for value in row))
+                record: dict[str, Scalar] = {"input": name, "step": step}
+                record.update({column: float(v) for column, v in zip(columns, row, strict=True)})
+                records.append(record)
+            results.append(Prediction(name, "\n".join(lines), records))
+        return results
 
     def _predict_windows(
         self, inputs: list[str], prepared: Prepared
@@ -163,17 +181,20 @@ class ForecastingTask(PreparedDataTask[Prepared]):
             test = prepared.splits.test or prepared.splits.val
             return ["test[0]"], test[0][0].unsqueeze(0)
         windows = []
-        for path in inputs:
-            columns = list(self.data.columns) if self.data.columns is not None else None
-            values, _ = read_csv_series(Path(path), columns)
+        paths = expand_paths(inputs, SERIES_SUFFIXES, "series")
+        for path in paths:
+            try:
+                values, _ = read_csv_series(path, list(prepared.columns))
+            except (ValueError, KeyError, OSError) as exc:
+                raise InputError(one_line(exc)) from exc
             if len(values) < self.data.input_length:
-                raise ValueError(
+                raise InputError(
                     f"{path} has {len(values)} rows; a forecast needs the last "
-                    f"{self.data.input_length} steps"
+                    f"{self.data.input_length} steps of {', '.join(prepared.columns)}"
                 )
             recent = values[-self.data.input_length :]
             windows.append(torch.from_numpy(prepared.normalizer.transform(recent)))
-        return list(inputs), torch.stack(windows).to(torch.float32)
+        return [str(path) for path in paths], torch.stack(windows).to(torch.float32)
 
 
 def build_task(cfg: DictConfig) -> ForecastingTask:

@@ -226,6 +226,10 @@ class ConvNet(nn.Module):
     plus ``O(B * sum F_i * F_{i+1})`` for the fully connected layers.
     """
 
+    # Classifier module: its layers of another shape (a new class count) are re-initialised
+    # when pretrained weights are loaded.
+    pretrained_head = ("head",)
+
     def __init__(self, config: CNNConfig) -> None:
         """Build the model.
 

@@ -310,6 +310,9 @@ class ResNet(nn.Module):
     ResNet-50 at 224x224 is about 4.1 GMACs per image.
     """
 
+    # Classifier module: re-initialised when pretrained weights have another class count.
+    pretrained_head = ("fc",)
+
     def __init__(self, config: ResNetConfig) -> None:
         """Build the model.
 

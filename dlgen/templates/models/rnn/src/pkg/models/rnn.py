@@ -192,6 +192,8 @@ def _check_tokens(tokens: Tensor, vocab_size: int) -> None:
         raise ValueError(f"token ids must be an integer tensor, got dtype {tokens.dtype}")
     if tokens.numel() == 0:
         raise ValueError(f"expected a non-empty (B, L) batch, got {tuple(tokens.shape)}")
+    if torch.compiler.is_compiling():
+        return  # the value range is data-dependent: not checked under torch.compile/export
     if int(tokens.min()) < 0 or int(tokens.max()) >= vocab_size:
         raise ValueError(
             f"token ids must lie in [0, {vocab_size}), got min {int(tokens.min())}, max "
@@ -270,6 +272,10 @@ class RNNClassifier(nn.Module):
     inputs for feature sequences and signals. With ``lengths`` the padded batch is packed.
     Complexity: ``O(num_layers * D * L * H^2)`` per sample (``D`` directions).
     """
+
+    # Classifier module: its layers of another shape (a new class count) are re-initialised
+    # when pretrained weights are loaded.
+    pretrained_head = ("head",)
 
     def __init__(self, config: RNNConfig) -> None:
         """Build the model.

@@ -1,9 +1,11 @@
 """Vision Transformer (Dosovitskiy et al., 2021) and DeiT (Touvron et al., 2021).
 
 The module names follow timm's ``VisionTransformer``, so a timm ViT or DeiT state dict of the
-same configuration loads with ``model.load_state_dict(state_dict)`` unchanged.
+same configuration loads with ``model.load_state_dict(state_dict)`` unchanged; with
+``model.pretrained`` it also loads at another image size or class count.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ from ..layers.grad_checkpoint import run_blocks
 from ..layers.input_checks import check_batch
 from ..layers.patch_embed import PatchEmbed
 from ..layers.transformer_block import TransformerBlock
+from ..utils.pretrained import resample_abs_pos_embed
 from .registry import register_model
 
 POOLS = ("cls", "mean")
@@ -111,6 +114,9 @@ class VisionTransformer(nn.Module):
     ``N = (H / P)^2 + prefix`` tokens; the ``N^2`` attention term dominates for small patches.
     """
 
+    # Classifier modules: re-initialised when pretrained weights have another class count.
+    pretrained_head = ("head", "head_dist")
+
     def __init__(self, config: ViTConfig) -> None:
         """Build the model.
 
@@ -158,6 +164,30 @@ class VisionTransformer(nn.Module):
                 nn.init.trunc_normal_(module.weight, std=0.02)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
+
+    def adapt_pretrained(self, state_dict: dict[str, Tensor]) -> list[str]:
+        """Resample a pretrained position embedding to this model's patch grid, in place.
+
+        Fine-tuning at another image size (224 -> 384) keeps the class and distillation
+        token embeddings and interpolates the patch grid bicubically, as timm does.
+
+        Args:
+            state_dict: Pretrained tensors by name; ``pos_embed`` has shape
+                ``(1, prefix + H_old * W_old, D)`` and becomes ``(1, prefix + H * W, D)``.
+
+        Returns:
+            A note on the resampling, or nothing when the grid is the same.
+        """
+        old = state_dict.get("pos_embed")
+        if old is None or old.shape == self.pos_embed.shape:
+            return []
+        if old.dim() != 3 or old.shape[-1] != self.pos_embed.shape[-1]:
+            return []  # another width: reported as a shape mismatch, not resampled
+        grid = self.patch_embed.grid_size
+        prefix = self.config.num_prefix_tokens
+        state_dict["pos_embed"] = resample_abs_pos_embed(old, (grid, grid), prefix)
+        side = math.isqrt(old.shape[1] - prefix)
+        return [f"pos_embed resampled from a {side}x{side} to a {grid}x{grid} patch grid"]
 
     def no_weight_decay(self) -> set[str]:
         """Name the parameters usually excluded from weight decay.

@@ -1,8 +1,8 @@
 """Image classification data sources, registered by ``data.source``.
 
 ``synthetic`` needs nothing on disk; ``sklearn`` is scikit-learn's bundled 8x8 digits
-(no download); ``torchvision`` covers MNIST, Fashion-MNIST, CIFAR-10 and CIFAR-100;
-``imagefolder`` reads ``<root>/<split>/<class>/<image>`` trees such as ImageNet.
+(no download); ``torchvision`` covers MNIST, Fashion-MNIST, CIFAR-10, CIFAR-100, SVHN and
+STL-10; ``imagefolder`` reads ``<root>/<split>/<class>/<image>`` trees such as ImageNet.
 """
 
 from __future__ import annotations
@@ -207,7 +207,67 @@ _TORCHVISION = {
     "fashion_mnist": tv_datasets.FashionMNIST,
     "cifar10": tv_datasets.CIFAR10,
     "cifar100": tv_datasets.CIFAR100,
+    "svhn": tv_datasets.SVHN,
+    "stl10": tv_datasets.STL10,
 }
+# Datasets whose torchvision class takes ``split="train"|"test"`` instead of ``train=``.
+_SPLIT_ARGUMENT = ("svhn", "stl10")
+_MNIST_FILES = (
+    "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+    "t10k-labels-idx1-ubyte"
+)
+# What torchvision expects under data.root, and where the files can be downloaded by hand.
+_LAYOUTS = {
+    "mnist": (
+        f"<root>/MNIST/raw/ holding {_MNIST_FILES}",
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    ),
+    "fashion_mnist": (
+        f"<root>/FashionMNIST/raw/ holding {_MNIST_FILES}",
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    ),
+    "cifar10": (
+        "<root>/cifar-10-batches-py/ (cifar-10-python.tar.gz extracted)",
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    ),
+    "cifar100": (
+        "<root>/cifar-100-python/ (cifar-100-python.tar.gz extracted)",
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+    ),
+    "svhn": (
+        "<root>/train_32x32.mat and <root>/test_32x32.mat (reading them needs scipy)",
+        "http://ufldl.stanford.edu/housenumbers/",
+    ),
+    "stl10": (
+        "<root>/stl10_binary/ (stl10_binary.tar.gz extracted)",
+        "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz",
+    ),
+}
+
+
+def _missing_torchvision_data(config: DataConfig, error: Exception) -> FileNotFoundError:
+    """The error for a torchvision dataset that is neither on disk nor downloadable.
+
+    Args:
+        config: The data config (``name``, ``root``, ``download``).
+        error: What torchvision raised.
+
+    Returns:
+        An error saying what happened, the expected layout and where to get the files.
+    """
+    layout, url = _LAYOUTS[config.name]
+    layout = layout.replace("<root>", str(Path(config.root)))
+    reason = " ".join(str(error).split()) or type(error).__name__
+    if config.download:
+        return FileNotFoundError(
+            f"downloading {config.name} into {config.root} failed ({reason}); if this machine "
+            f"has no network access, fetch the files from {url} on one that has and put them "
+            f"in place: {layout} (the downloaded archives in that place work too)"
+        )
+    return FileNotFoundError(
+        f"{config.name} is not in {config.root} ({reason}); set data.download=true to "
+        f"download it, or put the files from {url} in place: {layout}"
+    )
 
 
 def _torchvision(config: DataConfig) -> DataSplits:
@@ -221,18 +281,43 @@ def _torchvision(config: DataConfig) -> DataSplits:
 
     def load(train: bool, transform: v2.Compose) -> Dataset[Sample]:
         try:
+            if config.name in _SPLIT_ARGUMENT:
+                split = "train" if train else "test"
+                return dataset_class(
+                    root, split=split, transform=transform, download=config.download
+                )
             return dataset_class(root, train=train, transform=transform, download=config.download)
-        except RuntimeError as exc:
-            raise FileNotFoundError(
-                f"{config.name} not found under {root}: {exc}; set data.download=true or "
-                "data.root to the folder that holds it"
+        except ImportError as exc:
+            raise ImportError(
+                f"reading {config.name} needs {exc.name or 'a missing package'}; "
+                f"install it (pip install {exc.name or 'scipy'})"
             ) from exc
+        except (RuntimeError, OSError) as exc:
+            raise _missing_torchvision_data(config, exc) from exc
 
     train = load(True, train_transform(config))
     train_eval = load(True, eval_transform(config))
     test = load(False, eval_transform(config))
     train_part, val = _with_val(config, train, train_eval, len(train))  # type: ignore[arg-type]
     return DataSplits(train=train_part, val=val, test=test)
+
+
+def dataset_class_names(dataset: object) -> tuple[str, ...] | None:
+    """The class names a dataset knows (ImageFolder's folders, torchvision's class list).
+
+    Args:
+        dataset: A training dataset, possibly a :class:`~torch.utils.data.Subset` of one.
+
+    Returns:
+        The names in label order, or None when the dataset has none.
+    """
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    if isinstance(dataset, tv_datasets.ImageFolder | tv_datasets.STL10):
+        return tuple(str(name) for name in dataset.classes)
+    if isinstance(dataset, tv_datasets.MNIST | tv_datasets.CIFAR10):
+        return tuple(str(name) for name in dataset.classes)
+    return None
 
 
 class ImageLoader:
@@ -258,17 +343,54 @@ class ImageLoader:
             return Image.open(handle).convert(self.mode)
 
 
+_IMAGEFOLDER_LAYOUT = (
+    "expected <root>/train/<class>/<image> and <root>/val/<class>/<image> (optional "
+    "<root>/test/<class>/<image>), one folder per class with the same class folders in "
+    "every split; for ImageNet move each image of the official flat val/ into the folder of "
+    "its synset (e.g. val/n01440764/ILSVRC2012_val_00000293.JPEG, from the devkit's "
+    "validation labels)"
+)
+
+
+def _imagefolder_split(
+    root: Path, split: str, transform: v2.Compose, loader: ImageLoader
+) -> tv_datasets.ImageFolder:
+    """Read one split of an ImageFolder tree, with a clear error when it is not one.
+
+    Args:
+        root: The data root.
+        split: ``train``, ``val`` or ``test``.
+        transform: Applied to every image.
+        loader: Opens the image files.
+
+    Returns:
+        The dataset.
+
+    Raises:
+        FileNotFoundError: If the split has no class folder with images.
+    """
+    folder = root / split
+    try:
+        return tv_datasets.ImageFolder(str(folder), transform=transform, loader=loader)
+    except FileNotFoundError as exc:
+        loose = [p for p in folder.iterdir() if p.is_file()][:1]
+        hint = f" ({folder} holds images directly, not class folders)" if loose else ""
+        reason = " ".join(str(exc).split())
+        raise FileNotFoundError(f"{folder}: {reason}{hint}; {_IMAGEFOLDER_LAYOUT}") from exc
+
+
 def _imagefolder(config: DataConfig) -> DataSplits:
     root = Path(config.root)
     loader = ImageLoader(config.in_channels)
 
     def folder(split: str, transform: v2.Compose) -> tv_datasets.ImageFolder:
-        return tv_datasets.ImageFolder(str(root / split), transform=transform, loader=loader)
+        return _imagefolder_split(root, split, transform, loader)
 
     if not (root / "train").is_dir():
+        where = f"data.root={root} does not exist" if not root.is_dir() else f"{root} has no train/"
         raise FileNotFoundError(
-            f"image folder {root / 'train'} not found; expected <root>/train/<class>/<image> "
-            "(set data.root, or data.source=synthetic to try the pipeline without data)"
+            f"image folder not found: {where}; {_IMAGEFOLDER_LAYOUT} (set data.root, or "
+            "data.source=synthetic to try the pipeline without data)"
         )
     train = folder("train", train_transform(config))
     if len(train.classes) != config.num_classes:
@@ -280,7 +402,13 @@ def _imagefolder(config: DataConfig) -> DataSplits:
     if (root / "test").is_dir():
         test = folder("test", eval_transform(config))
     if (root / "val").is_dir():
-        val: Dataset[Sample] = folder("val", eval_transform(config))
+        val_folder = folder("val", eval_transform(config))
+        if val_folder.classes != train.classes:
+            raise ValueError(
+                f"{root / 'val'} has {len(val_folder.classes)} class folders that differ from "
+                f"the {len(train.classes)} of {root / 'train'}; {_IMAGEFOLDER_LAYOUT}"
+            )
+        val: Dataset[Sample] = val_folder
         return DataSplits(train=train, val=val, test=test if test is not None else val)
     train_eval = folder("train", eval_transform(config))
     train_part, val = _with_val(config, train, train_eval, len(train))
