@@ -180,7 +180,7 @@ def check_sources(spec: Spec, task_dir: Path, model_dir: Path, root: Path) -> No
                     f"{_short(folder / CONTRACT_FILE)} uses shared folder {name!r}, but "
                     f"{_short(root / 'shared' / name)} does not exist"
                 )
-        for name in getattr(contract, "models", []):
+        for name in contract.models if isinstance(contract, ModelContract) else []:
             if not (root / "models" / name / "src" / "pkg" / "models").is_dir():
                 raise TemplateProblem(
                     f"{_short(folder / CONTRACT_FILE)} uses model folder {name!r}, which has "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dlgen.catalog.base import ArchitectureFamily, DatasetEntry, Variant
 from dlgen.spec import Spec
 
 
@@ -33,3 +34,24 @@ def make_spec(**overrides: Any) -> Spec:
     }
     data.update(overrides)
     return Spec.model_validate(data)
+
+
+def variant_spec(
+    family: ArchitectureFamily, variant: Variant, entry: DatasetEntry, task: str
+) -> Spec:
+    """A Spec of a catalog variant on a catalog dataset, with the family's recipe.
+
+    Raises:
+        pydantic.ValidationError: When the catalog does not allow the combination.
+    """
+    data: dict[str, Any] = {**entry.spec_fields(), **variant.dataset_overrides}
+    return Spec.model_validate(
+        {
+            "name": f"{family.key}_{entry.key}",
+            "task": task,
+            "modality": data["modality"],
+            "dataset": data,
+            "model": {"family": family.key, "variant": variant.key, **variant.hparams},
+            "training": family.training_defaults,
+        }
+    )

@@ -13,6 +13,7 @@ from dlgen.catalog.base import ArchitectureFamily, Variant
 from dlgen.catalog.unsupported import UNSUPPORTED
 from dlgen.spec import DatasetSpec, Spec, TrainingSpec
 from dlgen.template_folders import TEMPLATES_ROOT
+from tests.factories import variant_spec
 
 FAMILIES = catalog.all_families()
 VARIANTS = [
@@ -39,18 +40,8 @@ def catalog_spec(family: ArchitectureFamily, variant: Variant | None = None) -> 
     """A valid Spec of ``variant`` (default: the family's default) on its reference data."""
     variant = variant or family.variant(str(family.default_variant))
     entry = catalog.dataset(reference_dataset(family, variant))
-    data: dict[str, Any] = {**entry.spec_fields(), **variant.dataset_overrides}
     task = entry.task if entry.task in family.tasks else family.default_task
-    return Spec.model_validate(
-        {
-            "name": f"{family.key}_{entry.key}",
-            "task": task,
-            "modality": data["modality"],
-            "dataset": data,
-            "model": {"family": family.key, "variant": variant.key, **variant.hparams},
-            "training": family.training_defaults,
-        }
-    )
+    return variant_spec(family, variant, entry, task)
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.key)

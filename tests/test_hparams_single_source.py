@@ -44,6 +44,7 @@ from dlgen.catalog.base import ArchitectureFamily, DatasetEntry, Variant
 from dlgen.render import json_string, layered_sources, python_literal, yaml_value
 from dlgen.spec import Spec
 from dlgen.template_folders import TEMPLATES_ROOT, template_folder
+from tests.factories import variant_spec
 
 FAMILIES = [family for family in catalog.all_families() if family.template]
 # Keys every model config has that the skeleton's build_model reads, not the family: the
@@ -82,19 +83,9 @@ class Case:
 def _spec(
     family: ArchitectureFamily, variant: Variant, entry: DatasetEntry, task: str
 ) -> Spec | None:
-    """A Spec of ``variant`` on ``entry`` (as ``catalog_spec`` in test_catalog), or None."""
-    data: dict[str, Any] = {**entry.spec_fields(), **variant.dataset_overrides}
+    """A Spec of ``variant`` on ``entry``, or None when the catalog does not allow it."""
     try:
-        return Spec.model_validate(
-            {
-                "name": f"{family.key}_{entry.key}",
-                "task": task,
-                "modality": data["modality"],
-                "dataset": data,
-                "model": {"family": family.key, "variant": variant.key, **variant.hparams},
-                "training": family.training_defaults,
-            }
-        )
+        return variant_spec(family, variant, entry, task)
     except ValidationError:
         return None
 
