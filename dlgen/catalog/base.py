@@ -70,8 +70,10 @@ class TaskEntry:
         monitor_mode: ``max`` when larger is better, else ``min``.
         metrics: Metrics the task reports at evaluation, monitor first.
         output_shape: The model output's shape for one sample, from the dataset facts.
-        inference_examples: The argument the README's ``inference.py`` example passes,
-            per modality.
+        inference_examples: Per modality, the argument lists the README's ``inference.py``
+            examples pass: one input first, then a batch (a folder, several prompts) with
+            the options that suit the task. Placeholders are ``path/to/...``; a test
+            substitutes real inputs and runs every one.
         training_defaults: ``TrainingSpec`` values of a sound recipe for the task; a
             family's own ``training_defaults`` take precedence.
         description: One English line for ``dlgen list`` and the prompts.
@@ -88,7 +90,7 @@ class TaskEntry:
     monitor_mode: Literal["max", "min"]
     metrics: tuple[str, ...]
     output_shape: Callable[[DatasetSpec], tuple[int, ...]]
-    inference_examples: dict[Modality, str] = field(default_factory=dict)
+    inference_examples: dict[Modality, tuple[str, ...]] = field(default_factory=dict)
     training_defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
@@ -103,8 +105,12 @@ class TaskEntry:
         return self.key if template_folder("tasks", self.key) else None
 
     def inference_example(self, modality: Modality) -> str:
-        """The README's example argument to ``inference.py`` for data of ``modality``."""
-        return self.inference_examples.get(modality, "")
+        """The README's first example argument to ``inference.py`` for ``modality``."""
+        return self.inference_examples_for(modality)[0]
+
+    def inference_examples_for(self, modality: Modality) -> tuple[str, ...]:
+        """Every README example argument list to ``inference.py`` for ``modality``."""
+        return self.inference_examples.get(modality, ("",))
 
 
 @dataclass(frozen=True)

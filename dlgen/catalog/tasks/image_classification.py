@@ -25,6 +25,8 @@ TASK = TaskEntry(
     monitor_mode="max",
     metrics=("top1", "top5", "loss"),
     output_shape=lambda data: (data.num_classes or 1,),
-    inference_examples={Modality.IMAGE: "path/to/image.png"},
+    inference_examples={
+        Modality.IMAGE: ("path/to/image.png", "path/to/images/ --top-k 3 --output predictions.csv")
+    },
     description="one class label per image; (C, H, W) -> (num_classes,) logits",
 )

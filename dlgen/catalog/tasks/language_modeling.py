@@ -23,6 +23,8 @@ TASK = TaskEntry(
     monitor_mode="min",
     metrics=("loss", "perplexity", "bits_per_char"),
     output_shape=lambda data: (data.input_shape[0], data.vocab_size or 1),
-    inference_examples={Modality.TEXT: '"ROMEO:"'},
+    inference_examples={
+        Modality.TEXT: ('"ROMEO:"', '"LEONTES:" "HERMIONE:" --top-k 5 --output samples.json')
+    },
     description="the next token at every position; (L,) tokens -> (L, vocab_size) logits",
 )

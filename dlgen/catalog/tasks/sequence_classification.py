@@ -31,8 +31,11 @@ TASK = TaskEntry(
     metrics=("accuracy", "macro_f1", "loss"),
     output_shape=lambda data: (data.num_classes or 1,),
     inference_examples={
-        Modality.TEXT: '"a moving, wonderful film"',
-        Modality.SIGNAL: "path/to/signal.npy",
+        Modality.TEXT: (
+            '"a moving, wonderful film"',
+            "path/to/reviews/ --top-k 2 --output predictions.csv",
+        ),
+        Modality.SIGNAL: ("path/to/signal.npy", "path/to/signals/ --top-k 2 --output predictions.csv"),
     },
     description="one class label per sequence; tokens (L,) or signals (C, L) -> (num_classes,)",
 )

@@ -25,6 +25,8 @@ TASK = TaskEntry(
     monitor_mode="min",
     metrics=("mse", "mae", "mse_vs_naive", "loss"),
     output_shape=lambda data: tuple(data.output_shape or data.input_shape),
-    inference_examples={Modality.TIME_SERIES: "path/to/recent_steps.csv"},
+    inference_examples={
+        Modality.TIME_SERIES: ("path/to/recent_steps.csv", "path/to/series/ --output forecasts.csv")
+    },
     description="the next H steps of every feature; (L, F) -> (H, F)",
 )

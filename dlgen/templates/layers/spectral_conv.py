@@ -11,7 +11,8 @@ reference ``weights1`` is ``R[:, :, :m1]`` and ``weights2`` is ``R[:, :, m1:]`` 
 
 The transforms are truncated: the forward pass transforms each leading axis only for the
 kept modes of the axes after it, and the inverse pass zero-fills only what it must, which
-is also cheaper than a full ``rfftn``/``irfftn`` pair.
+is also cheaper than a full ``rfftn``/``irfftn`` pair. The zero-filling and, when exporting,
+the spectral product use real arithmetic, so the layer exports to ONNX.
 """
 
 import torch
@@ -41,6 +42,62 @@ def check_modes(grid: tuple[int, ...], modes: tuple[int, ...]) -> None:
                 f"resolves at most {resolved} modes (use about 2 * modes points); raise the "
                 f"resolution or lower modes to {resolved}"
             )
+
+
+def exporting() -> bool:
+    """Whether ``torch.export`` is tracing this call (False on PyTorch < 2.5, which lacks it).
+
+    Returns:
+        True while exporting.
+    """
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return bool(is_exporting is not None and is_exporting())
+
+
+def complex_product_in_reals(x_ft: Tensor, weight: Tensor) -> Tensor:
+    """The spectral product ``sum_i x_ft[b, i] * R[i, o]`` with real einsums only.
+
+    ONNX has no complex einsum (the exporter refuses it), so an exported graph multiplies
+    real and imaginary parts separately; ``export.py`` checks the result against eager.
+
+    Args:
+        x_ft: Complex spectrum of shape ``(B, C_in, *kept)``.
+        weight: Real weight of shape ``(C_in, C_out, *kept, 2)`` (real, imaginary).
+
+    Returns:
+        Complex spectrum of shape ``(B, C_out, *kept)``.
+    """
+    x_real, x_imag = x_ft.real, x_ft.imag
+    w_real, w_imag = weight.unbind(-1)
+    equation = "bi...,io...->bo..."
+    real = torch.einsum(equation, x_real, w_real) - torch.einsum(equation, x_imag, w_imag)
+    imag = torch.einsum(equation, x_real, w_imag) + torch.einsum(equation, x_imag, w_real)
+    return torch.complex(real, imag)
+
+
+def zero_fill(spectrum: Tensor, axis: int, low: int, size: int, high: int | None = None) -> Tensor:
+    """Put the dropped frequencies of one axis back, as zeros, between the kept blocks.
+
+    The zeros are made on the real view of the spectrum: ONNX cannot create or pad
+    complex tensors, and zeros are exact either way.
+
+    Args:
+        spectrum: Complex tensor holding ``low`` non-negative frequencies ``0..low-1`` on
+            ``axis``, then ``high`` negative ones ``-high..-1``.
+        axis: The (non-negative) axis to fill.
+        low: The non-negative frequencies kept.
+        size: The axis' full length in frequencies.
+        high: The negative frequencies kept (default: ``low``; 0 for a real FFT's axis).
+
+    Returns:
+        The complex tensor with ``size`` frequencies on ``axis``, in FFT order.
+    """
+    high = low if high is None else high
+    parts = torch.view_as_real(spectrum)  # (..., low + high, ..., 2)
+    gap = list(parts.shape)
+    gap[axis] = size - low - high
+    blocks = [parts.narrow(axis, 0, low), parts.new_zeros(gap), parts.narrow(axis, low, high)]
+    return torch.view_as_complex(torch.cat(blocks, dim=axis))
 
 
 class SpectralConv(nn.Module):
@@ -116,13 +173,13 @@ class SpectralConv(nn.Module):
             x_ft = torch.cat(
                 [x_ft.narrow(axis, 0, mode), x_ft.narrow(axis, size - mode, mode)], axis
             )
-        weight = torch.view_as_complex(self.weight)  # (C_in, C_out, 2m_1, ..., m_last)
-        out_ft = torch.einsum("bi...,io...->bo...", x_ft, weight)  # (B, C_out, 2m_1, ..., m_last)
+        if exporting():
+            out_ft = complex_product_in_reals(x_ft, self.weight)
+        else:
+            weight = torch.view_as_complex(self.weight)  # (C_in, C_out, 2m_1, ..., m_last)
+            out_ft = torch.einsum("bi...,io...->bo...", x_ft, weight)  # (B, C_out, 2m_1, ...)
         for axis, mode, size in leading:
-            low, high = out_ft.split(mode, dim=axis)
-            gap = list(out_ft.shape)
-            gap[axis] = size - 2 * mode
-            out_ft = torch.cat([low, out_ft.new_zeros(gap), high], dim=axis)  # full axis
-            out_ft = torch.fft.ifft(out_ft, dim=axis)
-        # irfft zero-fills the dropped high frequencies of the last axis.
-        return torch.fft.irfft(out_ft, n=grid[-1], dim=-1).to(x.dtype)  # (B, C_out, *grid)
+            out_ft = torch.fft.ifft(zero_fill(out_ft, axis, mode, size), dim=axis)  # full axis
+        last = self.dims + 1
+        out_ft = zero_fill(out_ft, last, self.modes[-1], grid[-1] // 2 + 1, high=0)
+        return torch.fft.irfft(out_ft, n=grid[-1], dim=last).to(x.dtype)  # (B, C_out, *grid)
