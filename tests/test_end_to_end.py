@@ -23,6 +23,7 @@ REQUESTS = {
     "bilstm_imdb_zh": "实现一个双向LSTM做情感分类，数据集IMDB，隐藏层256，两层，dropout 0.3",
     "gru_forecast_zh": "时间序列预测：用GRU预测未来24步，输入序列长度96，特征数7",
     "char_lstm_lm": "Character-level LSTM language model on tiny shakespeare, 3 layers, hidden 512",
+    "unet_binary_satellite": "U-Net for binary segmentation of 512x512 satellite images",
 }
 
 

@@ -51,6 +51,22 @@ class Signal:
 
 
 @dataclass(frozen=True)
+class DataFact:
+    """A fact about the data that a request of one task states in words.
+
+    Attributes:
+        pattern: Regular expression searched in the normalised request.
+        field: The ``DatasetSpec`` field it sets, or ``"dataset"`` to choose a catalog
+            dataset when the request names none (e.g. the user's own image folders).
+        value: The value (a dataset key for ``"dataset"``).
+    """
+
+    pattern: str
+    field: str
+    value: Any
+
+
+@dataclass(frozen=True)
 class TaskEntry:
     """One task: what it is, how a request names it, and what its projects default to.
 
@@ -74,6 +90,10 @@ class TaskEntry:
             examples pass: one input first, then a batch (a folder, several prompts) with
             the options that suit the task. Placeholders are ``path/to/...``; a test
             substitutes real inputs and runs every one.
+        data_facts: Facts about the data the analyzer reads in the task's own words.
+        dataset_tasks: When set, a catalog dataset must be one of these tasks' datasets
+            (segmentation needs masks, which a classification dataset lacks); datasets
+            outside the catalog are not restricted.
         training_defaults: ``TrainingSpec`` values of a sound recipe for the task; a
             family's own ``training_defaults`` take precedence.
         description: One English line for ``dlgen list`` and the prompts.
@@ -91,6 +111,8 @@ class TaskEntry:
     metrics: tuple[str, ...]
     output_shape: Callable[[DatasetSpec], tuple[int, ...]]
     inference_examples: dict[Modality, tuple[str, ...]] = field(default_factory=dict)
+    data_facts: tuple[DataFact, ...] = ()
+    dataset_tasks: tuple[str, ...] = ()
     training_defaults: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 

@@ -535,6 +535,21 @@ DATASETS: tuple[DatasetEntry, ...] = (
         notes="root/<split>/<class>/<image>; set num_classes to your class count",
     ),
     DatasetEntry(
+        "custom_masks",
+        Names(
+            "custom image and mask folders",
+            "自定义图像与掩码文件夹",
+            ("custom masks", "image and mask folders", "自定义分割数据", "自己的分割数据"),
+        ),
+        _SEG,
+        _IMG,
+        "folder",
+        (3, 256, 256),
+        num_classes=2,
+        default_architecture="unet",
+        notes="root/images/<name>.<ext> with root/masks/<name>.png; set num_classes",
+    ),
+    DatasetEntry(
         "custom_csv",
         Names("custom CSV", "自定义CSV", ("custom csv", "csv", "csv文件", "表格数据")),
         "tabular_classification",

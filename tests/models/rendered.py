@@ -18,7 +18,16 @@ from dlgen.spec import Spec
 from dlgen.spec.dataset import DatasetSpec
 
 # The variant each family's package is rendered from (every model file is the same text).
-RENDERED_VARIANTS = {"vit": "b16", "resnet": "resnet50", "cnn": "lenet5"}
+RENDERED_VARIANTS = {
+    "vit": "b16",
+    "resnet": "resnet50",
+    "cnn": "lenet5",
+    "unet": "unet",
+    "deeplabv3plus": "resnet50",
+    "segformer": "b0",
+}
+# The data each segmentation family's reference parameter counts are given for.
+SEGMENTATION_REFERENCE_DATA = {"unet": "oxford_pet", "deeplabv3plus": "pascal_voc", "segformer": "ade20k"}
 
 
 def dataset_spec(key: str) -> DatasetSpec:
@@ -40,6 +49,8 @@ def reference_dataset(family: str, variant: catalog.Variant) -> DatasetSpec:
         return dataset_spec("cifar10")
     if family == "cnn":
         return dataset_spec("ptb_xl" if variant.hparams["dims"] == 1 else "mnist")
+    if family in SEGMENTATION_REFERENCE_DATA:
+        return dataset_spec(SEGMENTATION_REFERENCE_DATA[family])
     return dataset_spec("imagenet")
 
 

@@ -7,9 +7,12 @@ between stated values is left for Spec validation to report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+from dlgen import catalog
 from dlgen.agent.offline.draft import Draft
+from dlgen.catalog.families.unet import nearest_valid_input
 
 Adjuster = Callable[[Draft], None]
 
@@ -54,7 +57,19 @@ def _resnet(draft: Draft) -> None:
 
 def _unet(draft: Draft) -> None:
     depth = int(draft.model.get("depth", 4))
-    _resize_square(draft, 2**depth, "resize_multiple", factor=2**depth)
+    if draft.model.get("padding", "same") != "valid":
+        _resize_square(draft, 2**depth, "resize_multiple", factor=2**depth)
+        return
+    # Unpadded convolutions: only sizes with an integral output fit (572 -> 388 at depth 4).
+    shape = draft.data["input_shape"]
+    if _image_side(draft) is None or "dataset.input_shape" in draft.explicit:
+        return
+    new = [nearest_valid_input(size, depth, "valid") for size in shape[1:]]
+    if new != list(shape[1:]):
+        draft.data["input_shape"] = [shape[0], *new]
+        draft.assume(
+            "unet_valid_resize", old="x".join(map(str, shape[1:])), new="x".join(map(str, new))
+        )
 
 
 def _ddpm(draft: Draft) -> None:
@@ -133,9 +148,28 @@ ADJUSTERS: dict[str, Adjuster] = {
 }
 
 
+def apply_task_facts(draft: Draft) -> None:
+    """Set the dataset facts the request states in its task's words (e.g. "binary").
+
+    A value the request gave as a number (``dataset.<field>`` explicit) wins.
+    """
+    if draft.task is None:
+        return
+    for fact in catalog.task(draft.task).data_facts:
+        if fact.field == "dataset" or f"dataset.{fact.field}" in draft.explicit:
+            continue
+        found = re.search(fact.pattern, draft.text, re.IGNORECASE)
+        if found is None or draft.data.get(fact.field) == fact.value:
+            continue
+        draft.data[fact.field] = fact.value
+        draft.explicit[f"dataset.{fact.field}"] = found.group(0)
+        draft.assume("task_fact", text=found.group(0), field=fact.field, value=fact.value)
+
+
 def adjust(draft: Draft) -> None:
-    """Run the adjuster of the draft's family, if it has one."""
+    """Apply the task's stated data facts, then the adjuster of the draft's family."""
     assert draft.family is not None
+    apply_task_facts(draft)
     adjuster = ADJUSTERS.get(draft.family.key)
     if adjuster is not None:
         adjuster(draft)

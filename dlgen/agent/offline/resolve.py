@@ -8,6 +8,8 @@ assumption.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -258,6 +260,10 @@ def _backbone_host(draft: Draft, task: str) -> ArchitectureFamily | None:
 def _default_dataset(draft: Draft, build: Builder) -> None:
     family, task = draft.family, draft.task
     assert family is not None and task is not None
+    for fact in catalog.task(task).data_facts:
+        if fact.field == "dataset" and re.search(fact.pattern, draft.text, re.IGNORECASE):
+            draft.dataset = catalog.dataset(str(fact.value))
+            return
     candidates = _dataset_candidates(family, task)
     chosen = next((c for c in candidates if _compatible(draft, build, c)), candidates[0])
     draft.dataset = chosen

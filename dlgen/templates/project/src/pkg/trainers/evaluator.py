@@ -129,13 +129,26 @@ class Evaluator:
             keys = [str(key) for key in shared] if isinstance(shared, list) else keys
         if not keys:
             return {}
-        zero = torch.zeros((), device=self.device)
-        stacked = torch.stack([totals.get(key, zero).to(self.device) for key in keys])
-        self.context.all_reduce_sum(stacked)
-        values = dict(zip(keys, stacked.tolist(), strict=True))
+        # One all-reduce for every sum: scalars and tensors (e.g. a confusion matrix) flattened.
+        # A rank lacking a tensor sum must still contribute zeros of its shape.
+        shapes = {key: tuple(totals[key].shape) if key in totals else () for key in keys}
+        if self.context.is_distributed:
+            shared_shapes = self.context.broadcast_object(shapes)
+            shapes = shared_shapes if isinstance(shared_shapes, dict) else shapes
+        parts = [
+            totals.get(key, torch.zeros(shapes[key], device=self.device)).to(self.device).reshape(-1)
+            for key in keys
+        ]
+        flat = torch.cat(parts)
+        self.context.all_reduce_sum(flat)
+        values: dict[str, Any] = {}
+        for key, chunk in zip(keys, flat.split([part.numel() for part in parts]), strict=True):
+            values[key] = chunk.reshape(shapes[key]) if shapes[key] else float(chunk)
         count = values.pop("count", 0.0)
         if count <= 0:
             return {}
-        averages = {key: value / count for key, value in values.items()}
-        # The task derives metrics that are not averages (perplexity, macro F1).
-        return self.task.finalize_metrics(averages)
+        tensors = {key: value for key, value in values.items() if isinstance(value, torch.Tensor)}
+        averages = {key: value / count for key, value in values.items() if key not in tensors}
+        # The task derives metrics that are not averages (perplexity, macro F1, mIoU).
+        metrics = self.task.finalize_metrics(averages)
+        return {**metrics, **self.task.finalize_sums(tensors)} if tensors else metrics

@@ -27,7 +27,9 @@ Batch = Sequence[torch.Tensor]
 """A collated batch: a sequence of tensors whose first dimension is the batch size."""
 
 MetricSums = dict[str, torch.Tensor]
-"""Per-batch sums to aggregate: every key but ``count`` is divided by ``count`` at the end."""
+"""Per-batch sums to aggregate: every scalar but ``count`` is divided by ``count`` at the end;
+tensors of one or more dimensions (a confusion matrix) are summed and passed to
+``finalize_sums``."""
 
 MonitorMode = Literal["max", "min"]
 """Whether a larger (``max``) or a smaller (``min``) monitored metric is better."""
@@ -112,6 +114,18 @@ class Task(Protocol):
 
         Returns:
             The metrics to report.
+        """
+        ...
+
+    def finalize_sums(self, sums: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Metrics from the non-scalar sums of :meth:`evaluation_step` (e.g. a confusion matrix).
+
+        Args:
+            sums: Each tensor summed over the split and every rank (not divided by count),
+                e.g. a confusion matrix of shape ``(K, K)``.
+
+        Returns:
+            The metrics they give.
         """
         ...
 
@@ -234,6 +248,18 @@ class BaseTask(Task):
             ``metrics`` unchanged.
         """
         return metrics
+
+    def finalize_sums(self, sums: dict[str, torch.Tensor]) -> dict[str, float]:
+        """No metric from tensor sums (override when :meth:`evaluation_step` returns some).
+
+        Args:
+            sums: Each tensor (e.g. of shape ``(K, K)``) summed over the split and ranks.
+
+        Returns:
+            An empty dict.
+        """
+        del sums
+        return {}
 
     def model_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
         """The model's positional inputs: the first tensor of the batch.

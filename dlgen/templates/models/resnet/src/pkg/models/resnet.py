@@ -5,9 +5,13 @@ stride of a bottleneck block is on its 3x3 convolution) with the same module nam
 torchvision state dict loads with ``model.load_state_dict(state_dict)`` unchanged.
 ``style="cifar"`` (ResNet-20/32/44/56/110) follows Section 4.2 of the paper: a 3x3 stem and
 three stages of ``n`` basic blocks with 16, 32 and 64 channels, depth ``6n + 2``.
+
+Dense prediction (DeepLabV3+) builds the network with ``replace_stride_with_dilation`` (the
+stride of a later stage becomes a dilation of its 3x3 convolutions, as in torchvision) and
+reads every stage's output with :meth:`ResNet.forward_stages`; neither changes the weights.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,18 +107,27 @@ class ResNetConfig:
         return per_block * sum(self.layers) + 2
 
 
-def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    """A 3x3 convolution with padding 1 and no bias (a batch norm follows it).
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
+    """A 3x3 convolution with padding ``dilation`` and no bias (a batch norm follows it).
 
     Args:
         in_channels: Input channels.
         out_channels: Output channels.
         stride: Spatial stride.
+        dilation: Spacing of the kernel taps (atrous convolution); 1 is a plain convolution.
 
     Returns:
         The convolution, ``(B, C_in, H, W) -> (B, C_out, H / stride, W / stride)``.
     """
-    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+    return nn.Conv2d(
+        in_channels,
+        out_channels,
+        3,
+        stride=stride,
+        padding=dilation,
+        dilation=dilation,
+        bias=False,
+    )
 
 
 def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -194,6 +207,7 @@ class BasicBlock(nn.Module):
         stride: int = 1,
         downsample: nn.Module | None = None,
         activation: str = "relu",
+        dilation: int = 1,
     ) -> None:
         """Create the block.
 
@@ -203,11 +217,12 @@ class BasicBlock(nn.Module):
             stride: Stride of the first convolution.
             downsample: Shortcut used when the shape changes; identity when ``None``.
             activation: Activation after each batch norm.
+            dilation: Dilation of both 3x3 convolutions.
         """
         super().__init__()
-        self.conv1 = conv3x3(in_channels, width, stride)
+        self.conv1 = conv3x3(in_channels, width, stride, dilation)
         self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = conv3x3(width, width)
+        self.conv2 = conv3x3(width, width, dilation=dilation)
         self.bn2 = nn.BatchNorm2d(width)
         self.act = get_activation(activation, inplace=True)
         self.downsample = downsample
@@ -252,6 +267,7 @@ class Bottleneck(nn.Module):
         stride: int = 1,
         downsample: nn.Module | None = None,
         activation: str = "relu",
+        dilation: int = 1,
     ) -> None:
         """Create the block.
 
@@ -261,12 +277,13 @@ class Bottleneck(nn.Module):
             stride: Stride of the 3x3 convolution.
             downsample: Shortcut used when the shape changes; identity when ``None``.
             activation: Activation after each batch norm.
+            dilation: Dilation of the 3x3 convolution.
         """
         super().__init__()
         out_channels = width * self.expansion
         self.conv1 = conv1x1(in_channels, width)
         self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = conv3x3(width, width, stride)
+        self.conv2 = conv3x3(width, width, stride, dilation)
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, out_channels)
         self.bn3 = nn.BatchNorm2d(out_channels)
@@ -313,11 +330,27 @@ class ResNet(nn.Module):
     # Classifier module: re-initialised when pretrained weights have another class count.
     pretrained_head = ("fc",)
 
-    def __init__(self, config: ResNetConfig) -> None:
+    def __init__(
+        self,
+        config: ResNetConfig,
+        replace_stride_with_dilation: Sequence[bool] | None = None,
+        dilate_first_block: bool = False,
+    ) -> None:
         """Build the model.
 
         Args:
             config: The hyperparameters; see :class:`ResNetConfig`.
+            replace_stride_with_dilation: One flag per stage after the first (torchvision's
+                argument): a flagged stage keeps the resolution (stride 1) and multiplies the
+                dilation of its 3x3 convolutions by 2 instead, so ``[False, False, True]``
+                gives output stride 16 and ``[False, True, True]`` 8 (Chen et al., 2017).
+                None: every stage strides (the classifier).
+            dilate_first_block: Give the first block of a dilated stage the stage's new
+                dilation too, as segmentation_models_pytorch's encoders do; torchvision
+                (False) keeps the previous dilation there.
+
+        Raises:
+            ValueError: If ``replace_stride_with_dilation`` has not one flag per later stage.
         """
         super().__init__()
         self.config = config
@@ -333,26 +366,44 @@ class ResNet(nn.Module):
         self.act = get_activation(config.activation, inplace=True)
         channels = width
         self.num_stages = len(config.layers)
+        dilate = list(replace_stride_with_dilation or [False] * (self.num_stages - 1))
+        if len(dilate) != self.num_stages - 1:
+            raise ValueError(
+                f"replace_stride_with_dilation needs {self.num_stages - 1} flags (one per stage "
+                f"after the first), got {dilate}"
+            )
+        dilation = 1
         for index, blocks in enumerate(config.layers):
-            stage, channels = self._make_stage(channels, width * 2**index, blocks, index > 0)
+            stride, first_dilation = (1 if index == 0 else 2), dilation
+            if index > 0 and dilate[index - 1]:
+                dilation, stride = dilation * stride, 1
+                first_dilation = dilation if dilate_first_block else first_dilation
+            stage, channels = self._make_stage(
+                channels, width * 2**index, blocks, stride, (first_dilation, dilation)
+            )
             self.add_module(f"layer{index + 1}", stage)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        # Typed nn.Module: an encoder of a segmenter replaces both by nn.Identity.
+        self.avgpool: nn.Module = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
-        self.fc = nn.Linear(channels, config.num_classes)
+        self.fc: nn.Module = nn.Linear(channels, config.num_classes)
         self.init_weights()
 
     def _make_stage(
-        self, in_channels: int, width: int, blocks: int, downsample_input: bool
+        self, in_channels: int, width: int, blocks: int, stride: int, dilations: tuple[int, int]
     ) -> tuple[nn.Sequential, int]:
+        """Blocks of one stage; ``dilations`` is (first block, later blocks)."""
         block = BLOCKS[self.config.block]
         out_channels = width * block.expansion
-        stride = 2 if downsample_input else 1
         shortcut = None
         if stride != 1 or in_channels != out_channels:
             shortcut = make_shortcut(self.config.shortcut, in_channels, out_channels, stride)
         activation = self.config.activation
-        layers = [block(in_channels, width, stride, shortcut, activation)]
-        layers += [block(out_channels, width, activation=activation) for _ in range(blocks - 1)]
+        first, later = dilations
+        layers = [block(in_channels, width, stride, shortcut, activation, first)]
+        layers += [
+            block(out_channels, width, activation=activation, dilation=later)
+            for _ in range(blocks - 1)
+        ]
         return nn.Sequential(*layers), out_channels
 
     def init_weights(self) -> None:
@@ -387,6 +438,29 @@ class ResNet(nn.Module):
         """
         self.grad_checkpointing = enable
 
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """Compute the feature map of every residual stage (the encoder of a segmenter).
+
+        Args:
+            x: Images of shape ``(B, C, H, W)``.
+
+        Returns:
+            One map per stage, ``(B, C_i, H_i, W_i)``; with the standard stem and no dilation
+            ``H_i = H / 2**(i + 2)`` (strides 4, 8, 16, 32), a dilated stage keeps the size
+            of the one before.
+
+        Raises:
+            ValueError: If the batch is empty or its rank or channel count is wrong.
+        """
+        check_batch(x, layout="(B, C, H, W)", channels=self.config.in_channels)
+        x = self.maxpool(self.act(self.bn1(self.conv1(x))))
+        checkpointing = self.grad_checkpointing and self.training
+        features = []
+        for stage in self.stages():
+            x = run_blocks(stage, x, checkpointing)
+            features.append(x)
+        return features
+
     def forward_features(self, x: Tensor) -> Tensor:
         """Compute the last stage's feature map.
 
@@ -399,12 +473,7 @@ class ResNet(nn.Module):
         Raises:
             ValueError: If the batch is empty or its rank or channel count is wrong.
         """
-        check_batch(x, layout="(B, C, H, W)", channels=self.config.in_channels)
-        x = self.maxpool(self.act(self.bn1(self.conv1(x))))
-        checkpointing = self.grad_checkpointing and self.training
-        for stage in self.stages():
-            x = run_blocks(stage, x, checkpointing)
-        return x
+        return self.forward_stages(x)[-1]
 
     def forward(self, x: Tensor) -> Tensor:
         """Classify images.
