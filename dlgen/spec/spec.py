@@ -105,10 +105,12 @@ class Spec(BaseModel):
                 f"task {self.task!r} needs dataset.{', dataset.'.join(missing)}, which dataset "
                 f"{self.dataset.name!r} does not set; set it or choose a dataset that has it"
             )
-        known = {entry.key: entry for entry in catalog.all_datasets()}
-        entry = known.get(self.dataset.name)
+        datasets = {entry.key: entry for entry in catalog.all_datasets()}
+        entry = datasets.get(self.dataset.name)
         if task.dataset_tasks and entry is not None and entry.task not in task.dataset_tasks:
-            fitting = ", ".join(sorted(k for k, e in known.items() if e.task in task.dataset_tasks))
+            fitting = ", ".join(
+                sorted(k for k, e in datasets.items() if e.task in task.dataset_tasks)
+            )
             problems.append(
                 f"dataset {self.dataset.name!r} is for task {entry.task!r} and has no labels for "
                 f"task {self.task!r}; choose one of: {fitting}"

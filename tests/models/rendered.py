@@ -27,7 +27,11 @@ RENDERED_VARIANTS = {
     "segformer": "b0",
 }
 # The data each segmentation family's reference parameter counts are given for.
-SEGMENTATION_REFERENCE_DATA = {"unet": "oxford_pet", "deeplabv3plus": "pascal_voc", "segformer": "ade20k"}
+SEGMENTATION_REFERENCE_DATA = {
+    "unet": "oxford_pet",
+    "deeplabv3plus": "pascal_voc",
+    "segformer": "ade20k",
+}
 
 
 def dataset_spec(key: str) -> DatasetSpec:

@@ -136,13 +136,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "latent_dim 从 {old} 降为 {new}，使其小于 {features} 维输入。",
     ),
     "task_fact": (
-        "Read \"{text}\" as {field}={value}.",
+        'Read "{text}" as {field}={value}.',
         "将“{text}”理解为 {field}={value}。",
     ),
     "unet_valid_resize": (
         "Images of {old} are resized to {new}, the nearest size an unpadded U-Net takes "
         "(its output is smaller: the masks are centre-cropped to it).",
-        "图像从 {old} 调整为 {new}，这是无填充 U-Net 可接受的最近尺寸（输出更小，掩码按中心裁剪与之对齐）。",
+        "图像从 {old} 调整为 {new}，这是无填充 U-Net 可接受的最近尺寸"
+        "（输出更小，掩码按中心裁剪与之对齐）。",
     ),
     "resize_multiple": (
         "Images of {old} are resized to {new}, a multiple of {factor} as the network's "

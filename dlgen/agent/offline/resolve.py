@@ -9,7 +9,6 @@ assumption.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 
 from pydantic import ValidationError

@@ -23,6 +23,8 @@ TASK = TaskEntry(
     monitor_mode="min",
     metrics=("rel_l2", "mse", "loss"),
     output_shape=lambda data: tuple(data.output_shape or data.input_shape),
-    inference_examples={Modality.FIELD: ("path/to/field.npy", "path/to/fields/ --output predictions.json")},
+    inference_examples={
+        Modality.FIELD: ("path/to/field.npy", "path/to/fields/ --output predictions.json")
+    },
     description="a solution field from an input field; (C_in, *grid) -> (C_out, *grid)",
 )

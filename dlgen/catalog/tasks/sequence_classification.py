@@ -35,7 +35,10 @@ TASK = TaskEntry(
             '"a moving, wonderful film"',
             "path/to/reviews/ --top-k 2 --output predictions.csv",
         ),
-        Modality.SIGNAL: ("path/to/signal.npy", "path/to/signals/ --top-k 2 --output predictions.csv"),
+        Modality.SIGNAL: (
+            "path/to/signal.npy",
+            "path/to/signals/ --top-k 2 --output predictions.csv",
+        ),
     },
     description="one class label per sequence; tokens (L,) or signals (C, L) -> (num_classes,)",
 )

@@ -135,10 +135,8 @@ class Evaluator:
         if self.context.is_distributed:
             shared_shapes = self.context.broadcast_object(shapes)
             shapes = shared_shapes if isinstance(shared_shapes, dict) else shapes
-        parts = [
-            totals.get(key, torch.zeros(shapes[key], device=self.device)).to(self.device).reshape(-1)
-            for key in keys
-        ]
+        missing = {key: torch.zeros(shapes[key], device=self.device) for key in keys}
+        parts = [totals.get(key, missing[key]).to(self.device).reshape(-1) for key in keys]
         flat = torch.cat(parts)
         self.context.all_reduce_sum(flat)
         values: dict[str, Any] = {}

@@ -433,7 +433,8 @@ class DeepLabV3Plus(nn.Module):
         head kept at their initialisation). A state dict of this model is left unchanged.
 
         Args:
-            state_dict: Pretrained tensors by name.
+            state_dict: Pretrained tensors by name, each of its parameter's shape (e.g. a
+                conv weight ``(C_out, C_in, k, k)``).
 
         Returns:
             One note per change, for the load report.
@@ -495,10 +496,12 @@ def from_smp_state_dict(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     ``decoder_channels`` equal to this model's ``aspp_channels`` and ``decoder_channels``.
 
     Args:
-        state_dict: smp's tensors by name, e.g. ``decoder.aspp.0.convs.1.0.0.weight``.
+        state_dict: smp's tensors by name, e.g. ``decoder.aspp.0.convs.1.0.0.weight`` of
+            shape ``(C_in, 1, 3, 3)`` (a depthwise conv).
 
     Returns:
-        The same tensors (not copied) under this model's names, in the same order.
+        The same tensors (not copied, shapes unchanged) under this model's names, in the
+        same order.
 
     Raises:
         KeyError: Naming the keys that belong to no module of this model (e.g. an

@@ -76,7 +76,9 @@ def cross_entropy(
     return (losses * valid).sum() / valid.sum().clamp(min=1)
 
 
-def focal_loss(logits: Tensor, mask: Tensor, ignore_index: int, binary: bool, gamma: float) -> Tensor:
+def focal_loss(
+    logits: Tensor, mask: Tensor, ignore_index: int, binary: bool, gamma: float
+) -> Tensor:
     """Focal loss (Lin et al., 2017): cross-entropy scaled by ``(1 - p_t) ** gamma``.
 
     Args:
