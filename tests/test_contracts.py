@@ -24,6 +24,8 @@ from dlgen import catalog
 from dlgen.agent.offline.analyzer import analyze_choice
 from dlgen.errors import SpecError
 from dlgen.render import TEMPLATES_ROOT, TemplateProblem, check_contract
+from dlgen.validators.checks.docstrings import check_source
+from dlgen.validators.checks.english import check_python_source
 from dlgen.spec import Spec
 
 
@@ -246,3 +248,22 @@ def test_shared_and_used_model_folders_are_included_not_copied(
     assert files[f"src/{package}/data/image_io.py"] == '"""Shared image reading."""\n'
     assert f"src/{package}/models/resnet.py" in files  # the encoder's model file only
     assert "configs/model/resnet.yaml" not in files
+
+
+@pytest.mark.parametrize(("family", "task", "dataset"), ALLOWED, ids=["-".join(c) for c in ALLOWED])
+def test_combination_passes_the_docstring_and_english_checks(
+    family: str, task: str, dataset: str
+) -> None:
+    """The ast-level validator checks on every rendered Python file, without formatting.
+
+    The same checks the generate path runs, here for every combination the catalog allows
+    (the end-to-end tests validate one project per task).
+    """
+    files = check_contract(analyze_choice(family, task, dataset))
+    findings = [
+        f"{finding.file}:{finding.line} {finding.code} {finding.message}"
+        for path, text in sorted(files.items())
+        if path.endswith(".py")
+        for finding in check_source(text, path) + check_python_source(text, path)
+    ]
+    assert not findings, "\n".join(findings)

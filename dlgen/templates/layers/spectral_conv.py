@@ -82,15 +82,15 @@ def zero_fill(spectrum: Tensor, axis: int, low: int, size: int, high: int | None
     complex tensors, and zeros are exact either way.
 
     Args:
-        spectrum: Complex tensor holding ``low`` non-negative frequencies ``0..low-1`` on
-            ``axis``, then ``high`` negative ones ``-high..-1``.
+        spectrum: Complex tensor ``(B, C, ..., low + high, ...)`` holding ``low``
+            non-negative frequencies ``0..low-1`` on ``axis``, then ``high`` negative ones.
         axis: The (non-negative) axis to fill.
         low: The non-negative frequencies kept.
         size: The axis' full length in frequencies.
         high: The negative frequencies kept (default: ``low``; 0 for a real FFT's axis).
 
     Returns:
-        The complex tensor with ``size`` frequencies on ``axis``, in FFT order.
+        The complex tensor ``(B, C, ..., size, ...)``, frequencies in FFT order.
     """
     high = low if high is None else high
     parts = torch.view_as_real(spectrum)  # (..., low + high, ..., 2)

@@ -597,7 +597,8 @@ class SegFormer(nn.Module):
         A state dict of this model is left unchanged.
 
         Args:
-            state_dict: Pretrained tensors by name.
+            state_dict: Pretrained tensors by name, each of its parameter's shape (e.g. a
+                linear weight ``(C_out, C_in)``).
 
         Returns:
             One note per change, for the load report.
@@ -683,11 +684,11 @@ def from_hf_state_dict(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     (``segformer.*`` keys only) gives the ``encoder.*`` keys alone.
 
     Args:
-        state_dict: Hugging Face's tensors by name.
+        state_dict: Hugging Face's tensors by name (e.g. a key projection ``(C, C)``).
 
     Returns:
-        The tensors under this model's names, in this model's order (``kv`` is new; the
-        others are the same tensors, not copied).
+        The tensors under this model's names, in this model's order (``kv`` is new, of
+        shape ``(2C, C)``; the others are the same tensors, not copied).
 
     Raises:
         KeyError: Naming the keys that belong to no module of this model (e.g. an image
