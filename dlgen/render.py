@@ -32,7 +32,7 @@ import yaml
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from dlgen import contracts
+from dlgen import catalog, contracts
 from dlgen.contracts import CONTRACT_FILE, ModelContract, Rendered, TemplateProblem
 from dlgen.errors import FamilyNotAvailable
 from dlgen.spec import Spec
@@ -452,7 +452,8 @@ def performance(spec: Spec) -> dict[str, Any]:
         spec: The validated Spec.
 
     Returns:
-        ``parameters``, ``flops_per_sample``, ``flops_per_step`` (forward and backward,
+        ``parameters``, ``input_shape`` and ``output_shape`` (one sample's, without the
+        batch axis), ``flops_per_sample``, ``flops_per_step`` (forward and backward,
         about 3x forward, per device batch), ``activation_bytes`` (at the configured
         batch size and precision), ``weights_bytes``, ``training_state_bytes`` and
         ``complexity`` (a list of ``(block, big_o)``).
@@ -463,8 +464,11 @@ def performance(spec: Spec) -> dict[str, Any]:
     activations = model.estimate_activations(dataset)
     notes = model.complexity_notes(dataset)
     element = _BYTES_PER_ELEMENT[training.precision]
+    output = model.output_shape(catalog.task(spec.task).output_shape(dataset))
     return {
         "parameters": parameters,
+        "input_shape": tuple(dataset.input_shape),
+        "output_shape": output,
         "flops_per_sample": flops,
         "flops_per_step": None if flops is None else 3 * flops * training.batch_size,
         "activation_bytes": (

@@ -24,9 +24,9 @@ from dlgen import catalog
 from dlgen.agent.offline.analyzer import analyze_choice
 from dlgen.errors import SpecError
 from dlgen.render import TEMPLATES_ROOT, TemplateProblem, check_contract
+from dlgen.spec import Spec
 from dlgen.validators.checks.docstrings import check_source
 from dlgen.validators.checks.english import check_python_source
-from dlgen.spec import Spec
 
 
 def _combinations() -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:

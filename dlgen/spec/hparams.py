@@ -61,6 +61,18 @@ class ArchitectureHParams(BaseModel):
         """
         return 1
 
+    def output_shape(self, task_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """One sample's model output, given the shape the task expects for it.
+
+        Args:
+            task_shape: ``TaskEntry.output_shape(dataset)``, e.g. ``(K, H, W)``.
+
+        Returns:
+            The shape this model produces: the task's unless the model changes it (a
+            valid-padding U-Net's output is smaller than its input).
+        """
+        return task_shape
+
     def debug_image_size(self, dataset: DatasetSpec) -> int | None:
         """The image side the debug preset uses: small, and valid for the model.
 

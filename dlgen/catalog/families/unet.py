@@ -120,6 +120,12 @@ class UNetHParams(ArchitectureHParams):
             return size if fits(size, self.depth, "same") else None
         return valid_output_size(size, self.depth)
 
+    def output_shape(self, task_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if self.padding == "same" or len(task_shape) != 3:
+            return task_shape
+        channels, height, width = task_shape
+        return (channels, self.output_side(height) or 0, self.output_side(width) or 0)
+
     def _size_problem(self, height: int, width: int) -> str | None:
         if fits(height, self.depth, self.padding) and fits(width, self.depth, self.padding):
             return None
