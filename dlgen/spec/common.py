@@ -24,7 +24,7 @@ class Modality(str, Enum):
     TABULAR = "tabular"
 
 
-Activation = Literal["relu", "gelu", "silu", "tanh", "leaky_relu", "elu", "sigmoid"]
+Activation = Literal["relu", "gelu", "gelu_tanh", "silu", "tanh", "leaky_relu", "elu", "sigmoid"]
 ACTIVATIONS: tuple[str, ...] = Activation.__args__  # type: ignore[attr-defined]
 
 Optimizer = Literal["adamw", "adam", "sgd"]

@@ -25,6 +25,7 @@ RENDERED_VARIANTS = {
     "unet": "unet",
     "deeplabv3plus": "resnet50",
     "segformer": "b0",
+    "gpt": "nanogpt",
 }
 # The data each segmentation family's reference parameter counts are given for.
 SEGMENTATION_REFERENCE_DATA = {
@@ -47,6 +48,18 @@ def dataset_spec(key: str) -> DatasetSpec:
     )
 
 
+def text_dataset_spec(key: str, **overrides: object) -> DatasetSpec:
+    """The Spec's dataset part for a catalog text dataset (vocabulary, sequence length)."""
+    entry = catalog.dataset(key)
+    fields = {"input_shape": list(entry.input_shape), "vocab_size": entry.vocab_size}
+    return DatasetSpec(
+        name=entry.key,
+        modality=entry.modality,
+        source=entry.source,
+        **{**fields, **overrides},  # type: ignore[arg-type]
+    )
+
+
 def reference_dataset(family: str, variant: catalog.Variant) -> DatasetSpec:
     """The data a variant's reference parameter count is given for."""
     if family == "resnet" and variant.hparams["style"] == "cifar":
@@ -55,6 +68,8 @@ def reference_dataset(family: str, variant: catalog.Variant) -> DatasetSpec:
         return dataset_spec("ptb_xl" if variant.hparams["dims"] == 1 else "mnist")
     if family in SEGMENTATION_REFERENCE_DATA:
         return dataset_spec(SEGMENTATION_REFERENCE_DATA[family])
+    if family == "gpt":
+        return text_dataset_spec("tiny_shakespeare", **variant.dataset_overrides)
     return dataset_spec("imagenet")
 
 

@@ -88,6 +88,9 @@ def _gpt2(
             "bias": True,
             "tie_weights": True,
             "tokenizer": "gpt2",
+            # GPT-2 was trained with the tanh approximation ("gelu_new"), so its weights
+            # give its logits only with it.
+            "activation": "gelu_tanh",
         },
         dataset_overrides={"vocab_size": GPT2_VOCAB_SIZE, "input_shape": [1024]},
         reference_params=params,
@@ -149,7 +152,11 @@ VARIANTS = (
             "tokenizer": "char",
         },
         dataset_overrides={"input_shape": [256]},
-        reference="nanoGPT config/train_shakespeare_char.py",
+        reference_params=10_745_088,
+        reference=(
+            "nanoGPT config/train_shakespeare_char.py (65 characters; nanoGPT prints 10.65M, "
+            "leaving out the position embedding)"
+        ),
     ),
 )
 

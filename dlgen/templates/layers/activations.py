@@ -1,12 +1,15 @@
 """Activation functions looked up by name, so configs can choose them as strings."""
 
 from collections.abc import Callable
+from functools import partial
 
 from torch import nn
 
 ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
     "relu": nn.ReLU,
     "gelu": nn.GELU,
+    # GPT-2's "gelu_new" and BERT-era TF ports: the tanh approximation of GELU.
+    "gelu_tanh": partial(nn.GELU, approximate="tanh"),
     "silu": nn.SiLU,
     "tanh": nn.Tanh,
     "leaky_relu": nn.LeakyReLU,

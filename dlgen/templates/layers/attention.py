@@ -9,8 +9,9 @@ class Attention(nn.Module):
 
     ``softmax(Q K^T / sqrt(d)) V`` per head (Vaswani et al., 2017, Eq. 1), computed by
     ``F.scaled_dot_product_attention``, which picks a flash or memory-efficient kernel when
-    one is available. Shapes: ``(B, N, D) -> (B, N, D)``; cost ``O(B * N^2 * D)`` time and,
-    with the fused kernels, ``O(B * N * D)`` memory.
+    one is available. With ``is_causal`` token ``i`` attends to tokens ``<= i`` only (the
+    decoder's mask, GPT). Shapes: ``(B, N, D) -> (B, N, D)``; cost ``O(B * N^2 * D)`` time
+    and, with the fused kernels, ``O(B * N * D)`` memory.
     """
 
     def __init__(
@@ -20,6 +21,8 @@ class Attention(nn.Module):
         qkv_bias: bool = True,
         attn_drop: float = 0.0,
         proj_drop: float = 0.0,
+        is_causal: bool = False,
+        proj_bias: bool = True,
     ) -> None:
         """Create the layer.
 
@@ -29,6 +32,8 @@ class Attention(nn.Module):
             qkv_bias: Whether the QKV projection has a bias.
             attn_drop: Dropout on the attention weights during training.
             proj_drop: Dropout on the output projection.
+            is_causal: Whether to mask attention to later tokens (decoder self-attention).
+            proj_bias: Whether the output projection has a bias.
 
         Raises:
             ValueError: If ``num_heads`` does not divide ``dim``.
@@ -39,12 +44,13 @@ class Attention(nn.Module):
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.attn_drop = attn_drop
+        self.is_causal = is_causal
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
+        self.proj = nn.Linear(dim, dim, bias=proj_bias)
         self.proj_drop = nn.Dropout(proj_drop)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Attend every token to every token.
+        """Attend every token to every token (to itself and earlier ones when causal).
 
         Args:
             x: Tokens of shape ``(B, N, D)``.
@@ -56,6 +62,8 @@ class Attention(nn.Module):
         qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, H, N, D/H)
         dropout = self.attn_drop if self.training else 0.0
-        x = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)  # (B, H, N, D/H)
+        x = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=dropout, is_causal=self.is_causal
+        )  # (B, H, N, D/H)
         x = x.transpose(1, 2).reshape(batch, tokens, dim)  # (B, N, D)
         return self.proj_drop(self.proj(x))
