@@ -16,14 +16,8 @@ fast), plus each side's fastest step.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,34 +27,13 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.step_timing import Result, Stepper, report, time_pair  # noqa: E402
 from tests.models.rendered import import_rendered_models  # noqa: E402
 
 
-@dataclass
-class Result:
-    """Median and fastest step times of ours and Hugging Face's."""
-
-    setting: str
-    ours_ms: float
-    hf_ms: float
-    ours_min_ms: float
-    hf_min_ms: float
-
-    @property
-    def ratio(self) -> float:
-        """Hugging Face's time over ours: >= 1.0 means ours is at least as fast."""
-        return self.hf_ms / self.ours_ms
-
-
-def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def next_token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of logits ``(B, T, V)`` against the next tokens ``(B, T)``."""
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
 
 
 class LogitsOnly(nn.Module):
@@ -74,40 +47,6 @@ class LogitsOnly(nn.Module):
         """Token ids ``(B, T)`` to logits ``(B, T, V)``."""
         logits: torch.Tensor = self.model(input_ids=x).logits
         return logits
-
-
-class Stepper:
-    """One model, its optimizer and a compiled-or-not training step."""
-
-    def __init__(self, model: nn.Module, args: argparse.Namespace, device: torch.device) -> None:
-        self.model = model.to(device).train()
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=6e-4, betas=(0.9, 0.95), weight_decay=0.1
-        )
-        self.forward: Callable[[torch.Tensor], torch.Tensor] = (
-            torch.compile(self.model) if args.compile else self.model
-        )
-        self.device = device
-        self.precision = args.precision
-
-    def step(self, x: torch.Tensor, y: torch.Tensor) -> float:
-        """Run one training step and return its wall time in milliseconds."""
-        _synchronize(self.device)
-        start = time.perf_counter()
-        with _autocast(self.device, self.precision):
-            logits = self.forward(x)  # (B, T, V)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
-        loss.backward()
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        _synchronize(self.device)
-        return (time.perf_counter() - start) * 1e3
-
-
-def _alternating(steps: int) -> Iterator[bool]:
-    """True when ours goes first: ABBA order cancels linear drift."""
-    for index in range(steps):
-        yield index % 2 == 0
 
 
 def _pair(module: Any, args: argparse.Namespace) -> tuple[nn.Module, nn.Module]:
@@ -157,31 +96,32 @@ def benchmark(module: Any, args: argparse.Namespace) -> Result:
     device = torch.device(args.device)
     torch.manual_seed(0)
     ours_model, reference_model = _pair(module, args)
-    ours = Stepper(ours_model, args, device)
-    reference = Stepper(LogitsOnly(reference_model), args, device)
+    ours, reference = (
+        Stepper(
+            model,
+            lambda parameters: torch.optim.AdamW(
+                parameters, lr=6e-4, betas=(0.9, 0.95), weight_decay=0.1
+            ),
+            next_token_loss,
+            device,
+            args.precision,
+            args.compile,
+        )
+        for model in (ours_model, LogitsOnly(reference_model))
+    )
     shape = (args.batch_size, args.block_size + 1)
     tokens = torch.randint(0, args.vocab_size, shape, device=device)
     x, y = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()  # (B, T) each
-    for _ in range(args.warmup):
-        ours.step(x, y)
-        reference.step(x, y)
-    times: dict[str, list[float]] = {"ours": [], "hf": []}
-    for ours_first in _alternating(args.steps):
-        order = (("ours", ours), ("hf", reference))
-        for label, stepper in order if ours_first else order[::-1]:
-            times[label].append(stepper.step(x, y))
-    setting = (
+    return time_pair("gpt", ours, reference, (x, y), args.warmup, args.steps)
+
+
+def setting_line(args: argparse.Namespace) -> str:
+    """The run's settings in one line."""
+    return (
         f"device={args.device} batch={args.batch_size} block={args.block_size} "
         f"layers={args.num_layers} dim={args.hidden_dim} heads={args.num_heads} "
         f"vocab={args.vocab_size} precision={args.precision} compile={args.compile} "
         f"threads={torch.get_num_threads()} steps={args.steps} (median) torch={torch.__version__}"
-    )
-    return Result(
-        setting,
-        statistics.median(times["ours"]),
-        statistics.median(times["hf"]),
-        min(times["ours"]),
-        min(times["hf"]),
     )
 
 
@@ -219,18 +159,7 @@ def main(argv: list[str] | None = None) -> Result:
     with tempfile.TemporaryDirectory() as scratch:
         module = import_rendered_models(Path(scratch), ("gpt",))["gpt"]
         result = benchmark(module, args)
-    print(result.setting)
-    print(
-        f"{'model':<8} {'ours ms/step':>13} {'hf ms/step':>11} {'hf/ours':>8} "
-        f"{'min ours':>9} {'min hf':>9}"
-    )
-    print(
-        f"{'gpt':<8} {result.ours_ms:>13.1f} {result.hf_ms:>11.1f} "
-        f"{result.ratio:>8.3f} {result.ours_min_ms:>9.1f} {result.hf_min_ms:>9.1f}"
-    )
-    if args.json:
-        row = {**asdict(result), "ratio": result.ratio}
-        args.json.write_text(json.dumps(row, indent=2))
+    report(setting_line(args), [result], "hf", args.json)
     return result
 
 

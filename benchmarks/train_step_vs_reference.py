@@ -15,14 +15,9 @@ which is the steadier figure on a shared machine.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,26 +28,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.step_timing import Result, Stepper, report, time_pair  # noqa: E402
 from dlgen import catalog  # noqa: E402
 from tests.models.rendered import import_rendered_models  # noqa: E402
 
 NUM_CLASSES = 1000
-
-
-@dataclass
-class Result:
-    """Median and fastest step times of one model pair."""
-
-    model: str
-    ours_ms: float
-    reference_ms: float
-    ours_min_ms: float
-    reference_min_ms: float
-
-    @property
-    def ratio(self) -> float:
-        """Reference time over ours: >= 1.0 means ours is at least as fast."""
-        return self.reference_ms / self.ours_ms
 
 
 def _vit_pair(modules: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
@@ -80,49 +60,6 @@ PAIRS: dict[str, Callable[[dict[str, Any]], tuple[nn.Module, nn.Module]]] = {
 }
 
 
-def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-class Stepper:
-    """One model, its optimizer and a compiled-or-not training step."""
-
-    def __init__(self, model: nn.Module, args: argparse.Namespace, device: torch.device) -> None:
-        memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
-        self.model = model.to(device=device, memory_format=memory_format).train()
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-4)
-        self.forward: Callable[[torch.Tensor], torch.Tensor] = (
-            torch.compile(self.model) if args.compile else self.model
-        )
-        self.device = device
-        self.precision = args.precision
-
-    def step(self, x: torch.Tensor, y: torch.Tensor) -> float:
-        """Run one training step and return its wall time in milliseconds."""
-        _synchronize(self.device)
-        start = time.perf_counter()
-        with _autocast(self.device, self.precision):
-            loss = F.cross_entropy(self.forward(x), y)
-        loss.backward()
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        _synchronize(self.device)
-        return (time.perf_counter() - start) * 1e3
-
-
-def _alternating(steps: int) -> Iterator[bool]:
-    """True when ours goes first: ABBA order cancels linear drift."""
-    for index in range(steps):
-        yield index % 2 == 0
-
-
 def benchmark(name: str, modules: dict[str, Any], args: argparse.Namespace) -> Result:
     """Time ours and the reference for one model pair.
 
@@ -138,27 +75,23 @@ def benchmark(name: str, modules: dict[str, Any], args: argparse.Namespace) -> R
     torch.manual_seed(0)
     ours_model, reference_model = PAIRS[name](modules)
     ours_model.load_state_dict(reference_model.state_dict())
-    ours, reference = Stepper(ours_model, args, device), Stepper(reference_model, args, device)
     memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
+    ours, reference = (
+        Stepper(
+            model,
+            lambda parameters: torch.optim.AdamW(parameters, lr=1e-4),
+            F.cross_entropy,
+            device,
+            args.precision,
+            args.compile,
+            memory_format,
+        )
+        for model in (ours_model, reference_model)
+    )
     x = torch.randn(args.batch_size, 3, args.image_size, args.image_size, device=device)
     x = x.contiguous(memory_format=memory_format)
     y = torch.randint(0, NUM_CLASSES, (args.batch_size,), device=device)
-    for _ in range(args.warmup):
-        ours.step(x, y)
-        reference.step(x, y)
-    times: dict[str, list[float]] = {"ours": [], "reference": []}
-    for ours_first in _alternating(args.steps):
-        order = (("ours", ours), ("reference", reference))
-        for label, stepper in order if ours_first else order[::-1]:
-            times[label].append(stepper.step(x, y))
-    ours_times, reference_times = times["ours"], times["reference"]
-    return Result(
-        name,
-        statistics.median(ours_times),
-        statistics.median(reference_times),
-        min(ours_times),
-        min(reference_times),
-    )
+    return time_pair(name, ours, reference, (x, y), args.warmup, args.steps)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -198,19 +131,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
         f"precision={args.precision} compile={args.compile} channels_last={args.channels_last} "
         f"steps={args.steps} (median) torch={torch.__version__}"
     )
-    print(setting)
-    print(
-        f"{'model':<10} {'ours ms/step':>13} {'reference ms/step':>18} {'ref/ours':>9} "
-        f"{'min ours':>9} {'min ref':>9}"
-    )
-    for result in results:
-        print(
-            f"{result.model:<10} {result.ours_ms:>13.1f} {result.reference_ms:>18.1f} "
-            f"{result.ratio:>9.3f} {result.ours_min_ms:>9.1f} {result.reference_min_ms:>9.1f}"
-        )
-    if args.json:
-        rows = [{**asdict(r), "ratio": r.ratio} for r in results]
-        args.json.write_text(json.dumps({"setting": setting, "results": rows}, indent=2))
+    report(setting, results, "ref", args.json)
     return results
 
 
