@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from ..layers.activations import get_activation
 from ..layers.attention import Attention
 from ..layers.grad_checkpoint import run_blocks
+from ..layers.sampling import sample_next_token
 from .registry import register_model
 
 
@@ -328,11 +329,7 @@ class GPT(nn.Module):
         for _ in range(max_new_tokens):
             context = tokens[:, -self.config.block_size :]  # (B, <= T)
             last = self.forward_features(context)[:, -1]  # (B, D)
-            scores = self.lm_head(last).float() / temperature  # (B, V)
-            if top_k is not None:
-                kth = torch.topk(scores, min(top_k, scores.shape[-1])).values[:, -1:]
-                scores = scores.masked_fill(scores < kth, float("-inf"))
-            choice = torch.multinomial(scores.softmax(dim=-1), 1, generator=generator)  # (B, 1)
+            choice = sample_next_token(self.lm_head(last), temperature, top_k, generator)
             tokens = torch.cat([tokens, choice], dim=1)
         return tokens
 

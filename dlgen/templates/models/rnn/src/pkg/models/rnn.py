@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from ..layers.recurrent import CELLS, RecurrentEncoder, RecurrentState
+from ..layers.sampling import sample_next_token
 from ..layers.sequence_pooling import masked_max, masked_mean
 from .registry import register_model
 
@@ -500,12 +501,7 @@ class RNNLanguageModel(nn.Module):
         tokens = prompt
         logits, state = self.forward_with_state(prompt)
         for _ in range(max_new_tokens):
-            scores = logits[:, -1] / temperature  # (B, V)
-            if top_k is not None:
-                kth = torch.topk(scores, min(top_k, scores.shape[-1])).values[:, -1:]
-                scores = scores.masked_fill(scores < kth, float("-inf"))
-            probabilities = torch.softmax(scores, dim=-1)
-            sample = torch.multinomial(probabilities, 1, generator=generator)  # (B, 1)
+            sample = sample_next_token(logits[:, -1], temperature, top_k, generator)  # (B, 1)
             tokens = torch.cat([tokens, sample], dim=1)
             logits, state = self.forward_with_state(sample, state)
         return tokens
