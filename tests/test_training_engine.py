@@ -190,3 +190,65 @@ def test_small_cnn_learns_sklearn_digits(tmp_path: Path) -> None:
     accuracy = float(match.group(1))
     print(f"digits test accuracy {accuracy:.4f} in {elapsed:.1f}s")
     assert accuracy >= 0.95
+
+
+def _torchrun(
+    root: Path, *overrides: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_addr=127.0.0.1",
+        f"--master_port={_free_port()}",
+        "train.py",
+        "--config-name",
+        "debug",
+        "training.device=cpu",
+        "training.progress_bar=false",
+        *overrides,
+    ]
+    return run_in(root, command, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_fsdp_two_cpu_ranks_match_ddp_and_resume(tmp_path: Path) -> None:
+    """FSDP2 on gloo: same weights as DDP, full checkpoints, resume only under FSDP."""
+    root = write_project(make_spec(name="fsdp_vit"), tmp_path)
+    common = ("training.max_steps=4", "training.checkpoint_every_steps=2")
+    sharded = _torchrun(
+        root, "training.distributed=fsdp", f"output_dir={tmp_path / 'fsdp'}", *common
+    )
+    assert_ok(sharded)
+    assert "parallel=fsdp (2 units + root)" in sharded.stderr  # the two ViT blocks
+    plain = _torchrun(root, "training.distributed=ddp", f"output_dir={tmp_path / 'ddp'}", *common)
+    assert_ok(plain)
+    (fsdp_run,) = (tmp_path / "fsdp").iterdir()
+    (ddp_run,) = (tmp_path / "ddp").iterdir()
+    state = torch.load(fsdp_run / "checkpoints" / "step_00000004.pt", weights_only=True)
+    assert state["optimizer_layout"] == "by_name"
+    reference = _final_weights(ddp_run)
+    # Full, unsharded tensors under the plain module's names: they load anywhere.
+    assert state["model"].keys() == reference.keys()
+    for name, tensor in reference.items():
+        assert state["model"][name].shape == tensor.shape
+        torch.testing.assert_close(state["model"][name], tensor, atol=1e-5, rtol=1e-4)
+
+    # Resume the FSDP run from step 2: it reaches the same step-4 weights.
+    (fsdp_run / "checkpoints" / "step_00000004.pt").unlink()
+    resumed = _torchrun(
+        root, "training.distributed=fsdp", f"output_dir={tmp_path / 'fsdp'}", *common, "--resume"
+    )
+    assert_ok(resumed)
+    assert "from checkpoint step_00000002.pt" in resumed.stdout + resumed.stderr
+    again = _final_weights(fsdp_run)
+    for name, tensor in state["model"].items():
+        torch.testing.assert_close(again[name], tensor, atol=1e-6, rtol=1e-5)
+
+    # DDP cannot take the sharded run's optimizer state: a clear error, non-zero exit.
+    crossed = _torchrun(
+        root, "training.distributed=ddp", f"output_dir={tmp_path / 'fsdp'}", *common, "--resume"
+    )
+    assert crossed.returncode != 0
+    assert "its optimizer state was written by an FSDP run" in crossed.stderr

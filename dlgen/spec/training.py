@@ -58,7 +58,7 @@ class TrainingSpec(BaseModel):
     keep_last_checkpoints: PositiveInt = 3
     compile: bool = False
     gradient_checkpointing: bool = False
-    distributed: Literal["none", "ddp"] = "none"
+    distributed: Literal["none", "ddp", "fsdp"] = "none"
     num_gpus: PositiveInt = 1
     num_nodes: PositiveInt = 1
     num_workers: NonNegativeInt = 4
@@ -72,8 +72,13 @@ class TrainingSpec(BaseModel):
             )
         if self.distributed == "none" and (self.num_gpus > 1 or self.num_nodes > 1):
             raise ValueError(
-                f"num_gpus={self.num_gpus}, num_nodes={self.num_nodes} need distributed='ddp'; "
-                "set distributed to 'ddp' or use one GPU"
+                f"num_gpus={self.num_gpus}, num_nodes={self.num_nodes} need distributed='ddp' "
+                "or 'fsdp'; set distributed or use one GPU"
+            )
+        if self.distributed == "fsdp" and self.ema:
+            raise ValueError(
+                "ema=true does not combine with distributed='fsdp' (the EMA copy would hold "
+                "every weight on every rank); set ema to false or distributed to 'ddp'"
             )
         if list(self.milestones) != sorted(self.milestones) or not all(
             0.0 < m < 1.0 for m in self.milestones

@@ -95,6 +95,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "已启用 DDP；每台机器的 GPU 数在启动时由 torchrun --nproc_per_node 指定，"
         "num_gpus 暂记为 {gpus}（用于计算有效 batch size）。",
     ),
+    "fsdp_gpus": (
+        "FSDP2 shards weights, gradients and optimizer state over the processes torchrun "
+        "starts (--nproc_per_node); num_gpus stays {gpus} for the effective batch size.",
+        "已启用 FSDP2：权重、梯度与优化器状态分片到 torchrun 启动的各进程"
+        "（--nproc_per_node）；num_gpus 暂记为 {gpus}（用于计算有效 batch size）。",
+    ),
     "pretrained": (
         "Generated projects train from random initialization; no pretrained weights are "
         "downloaded.",

@@ -35,6 +35,12 @@ OPTION_READERS: tuple[Reader, ...] = (
     reader("precision", r"\bfp16\b|float16|半精度", constant("fp16")),
     reader("precision", r"\bfp32\b|float32|单精度|全精度", constant("fp32")),
     reader("amp", r"混合精度|mixed[\s-]*precision|\bamp\b|autocast|自动混合精度", constant(True)),
+    # FSDP before DDP: "fully sharded data parallel" also reads as data parallel.
+    reader(
+        "distributed",
+        r"\bfsdp2?\b|fully[\s_-]*shard\w*|完全分片|全分片|zero[\s-]*3\b",
+        constant("fsdp"),
+    ),
     reader(
         "distributed",
         r"\bddp\b|distributed(?:\s*data\s*parallel)?|分布式|多卡|多gpu|多显卡|multi[\s-]*gpu|torchrun|数据并行|多机",

@@ -90,6 +90,8 @@ def _switches(draft: Draft, training: dict[str, Any]) -> None:
         draft.explicit["training.distributed"] = "ddp"
     if training.get("distributed") == "ddp" and "training.num_gpus" not in draft.explicit:
         draft.assume("ddp_gpus", gpus=training.get("num_gpus", 1))
+    if training.get("distributed") == "fsdp" and "training.num_gpus" not in draft.explicit:
+        draft.assume("fsdp_gpus", gpus=training.get("num_gpus", 1))
     if draft.value("pretrained"):
         draft.assume("pretrained")
 

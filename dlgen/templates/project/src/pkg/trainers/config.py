@@ -79,7 +79,7 @@ class TrainingConfig:
         _choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
         _choice("scheduler", self.scheduler, SCHEDULER_NAMES)
         _choice("precision", self.precision, PRECISIONS)
-        _choice("distributed", self.distributed, ("none", "ddp"))
+        _choice("distributed", self.distributed, ("none", "ddp", "fsdp"))
         for name in ("lr", "epochs", "batch_size", "grad_accum_steps", "checkpoint_every"):
             _positive(name, getattr(self, name))
         for name in ("keep_last_checkpoints", "eval_every", "log_every_steps", "step_size"):

@@ -31,6 +31,9 @@ class Evaluator:
         context: Rank, world size and device of this process.
         make_loader: Builds a loader from ``(dataset, sampler, seed)``; a plain loader of
             ``config.batch_size`` by default.
+        lockstep: Every rank must run the same number of forward passes (a sharded FSDP
+            model gathers its weights collectively in each): ranks with fewer evaluation
+            batches run discarded forwards on the task's example batch to catch up.
     """
 
     def __init__(
@@ -40,8 +43,10 @@ class Evaluator:
         config: TrainingConfig,
         context: DistributedContext,
         make_loader: LoaderFactory | None = None,
+        lockstep: bool = False,
     ) -> None:
         self.task = task
+        self.lockstep = lockstep
         self.splits = splits
         self.config = config
         self.context = context
@@ -118,8 +123,21 @@ class Evaluator:
                 sums = self.task.evaluation_step(model, self._to_device(batch))
             for key, value in sums.items():
                 totals[key] = totals.get(key, torch.zeros((), device=self.device)) + value.float()
+        if self.lockstep:
+            self._catch_up(model, len(loader) if limit is None else min(len(loader), limit))
         model.train(was_training)
         return self._reduce(totals)
+
+    @torch.no_grad()
+    def _catch_up(self, model: nn.Module, batches: int) -> None:
+        """Run discarded forwards until this rank has done as many as the busiest rank."""
+        most = torch.tensor(float(batches), device=self.device)
+        if self.context.is_distributed:
+            torch.distributed.all_reduce(most, op=torch.distributed.ReduceOp.MAX)
+        filler = self._to_device(self.task.example_batch(1))
+        for _ in range(int(most.item()) - batches):
+            with self._autocast():
+                self.task.evaluation_step(model, filler)
 
     def _reduce(self, totals: MetricSums) -> dict[str, float]:
         keys = sorted(totals)

@@ -35,6 +35,7 @@ from ..utils.checkpoint import (
     resume_conflicts,
 )
 from ..utils.distributed import DistributedContext
+from ..utils import fsdp
 from ..utils.ema import ModelEma
 from ..utils.logger import RunLogger, device_peak_flops, format_scalars, peak_memory_mb
 from ..utils.seed import capture_rng_state, restore_rng_state
@@ -270,10 +271,19 @@ class Trainer:
         self.model = model.to(self.device)
         self._channels_last = self._configure_throughput()
         self._apply_gradient_checkpointing()
+        # FSDP only under a multi-process launch; a single process trains unsharded.
+        self.sharded = self.config.distributed == "fsdp" and context.is_distributed
+        if self.sharded and self.config.ema:
+            raise ValueError(
+                "training.ema=true is not supported with training.distributed=fsdp (the EMA "
+                "copy would hold every weight on every rank); set training.ema=false or use ddp"
+            )
         self.ema = ModelEma(self.model, self.config.ema_decay) if self.config.ema else None
         self.train_model = self._wrap(self.model)
         self.splits = self._build_datasets()
-        self.evaluator = Evaluator(task, self.splits, self.config, context, self._loader)
+        self.evaluator = Evaluator(
+            task, self.splits, self.config, context, self._loader, lockstep=self.sharded
+        )
         self.train_dataset = SeededDataset(self.splits.train, self.config.seed)
         self.sampler = ResumableSampler(
             len(self.train_dataset),
@@ -374,7 +384,9 @@ class Trainer:
 
     def _wrap(self, model: nn.Module) -> nn.Module:
         wrapped: nn.Module = model
-        if self.context.is_distributed:
+        if self.sharded:
+            wrapped = fsdp.shard_model(model)
+        elif self.context.is_distributed:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             wrapped = DistributedDataParallel(model, device_ids=device_ids)
         if self.config.compile:
@@ -494,15 +506,16 @@ class Trainer:
             state = load_checkpoint(best, map_location=self.device)
             use_ema = self.ema is not None and state["ema"] is not None
             weights = state["ema"]["module"] if use_ema else state["model"]
+            # Sharded weights stay on the device (each rank keeps its own shard).
+            keep = self.device if self.sharded else torch.device("cpu")
             current = {
-                key: value.detach().to("cpu", copy=True)
-                for key, value in model.state_dict().items()
+                key: value.detach().to(keep, copy=True) for key, value in model.state_dict().items()
             }
-            model.load_state_dict(weights)
+            self._load_weights(model, weights)
             try:
                 metrics = self.evaluate("test")
             finally:
-                model.load_state_dict(current)
+                self._load_weights(model, current)
             source = BEST_NAME
             described = f"{BEST_NAME}, step {int(state['global_step'])}"
         else:
@@ -512,6 +525,13 @@ class Trainer:
             self.logger.info(f"test: {format_scalars(metrics)} (weights: {described})")
             self.logger.log_scalars(metrics, self.state.global_step, "test/")
         return metrics, source
+
+    def _load_weights(self, model: nn.Module, weights: dict[str, Any]) -> None:
+        """Load weights; under FSDP full or sharded ones, on every rank (collective)."""
+        if self.sharded:
+            fsdp.load_full_model_state(model, weights)
+        else:
+            model.load_state_dict(weights)
 
     def _write_metrics(self, result: FitResult) -> None:
         """Write ``<run folder>/metrics.json`` (rank 0): final metrics and their weights."""
@@ -541,11 +561,16 @@ class Trainer:
         parameters = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         return (
             f"device={self.device} world_size={self.context.world_size} "
-            f"parameters={parameters:,} epochs={self.config.epochs} "
+            f"{self._parallelism()} parameters={parameters:,} epochs={self.config.epochs} "
             f"steps_per_epoch={self.steps_per_epoch} precision={self.config.precision} "
             f"start: epoch {self.state.epoch} batch {self.state.batch_in_epoch} "
             f"step {self.state.global_step}"
         )
+
+    def _parallelism(self) -> str:
+        if self.sharded:
+            return f"parallel=fsdp ({len(fsdp.shard_units(self.model))} units + root)"
+        return "parallel=ddp" if self.context.is_distributed else "parallel=none"
 
     def _batches(self) -> Iterator[tuple[int, Batch]]:
         """This epoch's remaining micro-batches with their index in the epoch.
@@ -661,6 +686,9 @@ class Trainer:
         Returns:
             The detached, unscaled loss ``()`` and the task's detached logs.
         """
+        if self.sharded:
+            # FSDP2's no_sync: skip the reduce-scatter until the group's last micro-batch.
+            self.model.set_requires_gradient_sync(sync)  # type: ignore[operator]
         no_sync = getattr(self.train_model, "no_sync", None)
         sync_context = no_sync() if (not sync and callable(no_sync)) else contextlib.nullcontext()
         with sync_context:
@@ -715,6 +743,8 @@ class Trainer:
         self.scaler.unscale_(self.optimizer)
         max_norm = self.config.grad_clip if self.config.grad_clip is not None else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
+        if self.sharded:
+            grad_norm = grad_norm.full_tensor()  # type: ignore[attr-defined]  # a DTensor
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
@@ -806,8 +836,9 @@ class Trainer:
             self.state.bad_evaluations = 0
             self.checkpoints.best_metric = monitored
             self.context.barrier()
+            state = self.state_dict() if self.sharded or self.context.is_main else {}
             if self.context.is_main:
-                self.checkpoints.write_best(self.state_dict(), monitored)
+                self.checkpoints.write_best(state, monitored)
             self.context.barrier()
             return "completed"
         self.state.bad_evaluations += 1
@@ -843,13 +874,22 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue the run, as tensors and primitives.
 
+        Under FSDP the weights and optimizer state are gathered in full on rank 0 (every
+        rank must call this); the optimizer state is then keyed by parameter name.
+
         Returns:
             The checkpoint mapping.
         """
+        if self.sharded:
+            model = fsdp.full_model_state(self.model)
+            optimizer = fsdp.full_optimizer_state(self.model, self.optimizer)
+        else:
+            model, optimizer = self.model.state_dict(), self.optimizer.state_dict()
         return {
             "format": CHECKPOINT_FORMAT,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "model": model,
+            "optimizer": optimizer,
+            "optimizer_layout": "by_name" if self.sharded else "by_index",
             "scheduler": self.schedule.state_dict(),
             "scaler": self.scaler.state_dict(),
             "ema": self.ema.state_dict() if self.ema is not None else None,
@@ -880,8 +920,8 @@ class Trainer:
         """
         path = self.checkpoints.path_for(self.state.global_step)
         self.context.barrier()
+        state = self.state_dict() if self.sharded or self.context.is_main else {}
         if self.context.is_main:
-            state = self.state_dict()
             state["metrics"] = dict(metrics or {})
             self.checkpoints.save(state, self.state.global_step)
             self.logger.info(f"saved checkpoint {path}")
@@ -916,8 +956,20 @@ class Trainer:
         if self.context.is_main:
             for warning in warnings:
                 self.logger.console.warning(f"resume: {warning}")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        layout = state.get("optimizer_layout", "by_index")
+        if layout != ("by_name" if self.sharded else "by_index"):
+            written = "an FSDP run" if layout == "by_name" else "a run without FSDP"
+            raise ValueError(
+                f"cannot resume {path}: its optimizer state was written by {written}; resume "
+                "it with the same training.distributed and launch (its weights load anywhere: "
+                "model.pretrained or inference.py)"
+            )
+        if self.sharded:
+            fsdp.load_full_model_state(self.model, state["model"])
+            fsdp.load_full_optimizer_state(self.model, self.optimizer, state["optimizer"])
+        else:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         if self.ema is not None and state["ema"] is not None:
