@@ -23,7 +23,7 @@ VARIANTS = [
 ]
 TASKS = catalog.all_tasks()
 # Families whose estimate_parameters is an exact count of the reference implementation.
-EXACT = {"vit", "resnet", "fno", "gpt", "gnn", "unet", "cnn", "ddpm", "autoencoder"}
+EXACT = {"vit", "resnet", "fno", "gpt", "transformer", "gnn", "unet", "cnn", "ddpm", "autoencoder"}
 
 
 def reference_dataset(family: ArchitectureFamily, variant: Variant) -> str:

@@ -146,6 +146,8 @@ class Variant:
         dataset_overrides: Dataset facts the variant implies (e.g. image size).
         reference_params: Parameter count of the reference implementation.
         reference: Where that count comes from (timm name, paper table).
+        task: The task the variant is made for, when its family serves several (PatchTST
+            forecasts): a request naming the variant but neither task nor dataset gets it.
     """
 
     key: str
@@ -154,6 +156,7 @@ class Variant:
     dataset_overrides: dict[str, Any] = field(default_factory=dict)
     reference_params: int | None = None
     reference: str = ""
+    task: str | None = None
 
 
 def _always(model: dict[str, Any], data: dict[str, Any]) -> bool:
@@ -192,6 +195,9 @@ class ArchitectureFamily:
         tasks: Keys of the tasks the family serves; the first is the default.
         variants: Named configurations.
         default_variant: Variant used when the request names none.
+        task_variants: Variant per task key, over ``default_variant``, for a family serving
+            tasks that want different configurations (the Transformer encoder: BERT-Mini
+            for text, a forecaster for time series); ``dataset_variants`` still win.
         default_datasets: Dataset key to use per task key when the request names none.
         paper: Citation of the paper the implementation follows.
         dataset_variants: Variant to use per dataset key when the request names a
@@ -211,6 +217,7 @@ class ArchitectureFamily:
     tasks: tuple[str, ...]
     variants: tuple[Variant, ...] = ()
     default_variant: str | None = None
+    task_variants: dict[str, str] = field(default_factory=dict)
     default_datasets: dict[str, str] = field(default_factory=dict)
     paper: str = ""
     dataset_variants: dict[str, str] = field(default_factory=dict)

@@ -253,11 +253,11 @@ UNSUPPORTED: tuple[UnsupportedEntry, ...] = (
     ),
     _entry(
         "ts_transformer",
-        "Informer / Autoformer / PatchTST",
-        "Informer / Autoformer / PatchTST",
-        ("informer", "autoformer", "fedformer", "patchtst", "timesnet", "itransformer"),
+        "Informer / Autoformer / FEDformer",
+        "Informer / Autoformer / FEDformer",
+        ("informer", "autoformer", "fedformer", "timesnet", "itransformer"),
         ("a time-series Transformer", "时间序列Transformer"),
-        "rnn",
+        "transformer",
     ),
     _entry(
         "speech",

@@ -130,6 +130,7 @@ def _choose_family_named(draft: Draft) -> None:
     if not named:
         return
     first = catalog.family(named[0].term.key)
+    first = next((f for f in _backbone_hosts(named) if f.key != first.key), first)
     others = [m for m in named if m.term.key != first.key]
     others = [m for m in others if not _as_backbone(draft, first, m)]
     if others:
@@ -149,13 +150,42 @@ def _choose_family_named(draft: Draft) -> None:
 
 def _as_backbone(draft: Draft, family: ArchitectureFamily, match: Match) -> bool:
     """Read another family's variant as the backbone field when the family has one."""
-    field = family.hparams_model.model_fields.get("backbone")
-    if field is None or match.term.kind != "variant":
+    backbone = _backbone_choice(family, match)
+    if backbone is None:
         return False
-    if match.term.variant not in getattr(field.annotation, "__args__", ()):
-        return False
-    _set_backbone(draft, family, str(match.term.variant), match.text)
+    _set_backbone(draft, family, backbone, match.text)
     return True
+
+
+def _backbone_choice(family: ArchitectureFamily, match: Match) -> str | None:
+    """The ``backbone`` value of ``family`` that another family's name or variant means.
+
+    A variant whose key is a backbone choice (DeepLabV3+'s ``resnet101``), or a family the
+    hyperparameter model maps to one in ``backbone_of_family`` (peft: BERT -> bert_base).
+    """
+    field = family.hparams_model.model_fields.get("backbone")
+    if field is None or match.term.key == family.key:
+        return None
+    if match.term.kind == "family":
+        table = getattr(family.hparams_model, "backbone_of_family", {})
+        return table.get(match.term.key) if isinstance(table, dict) else None
+    if match.term.kind == "variant" and match.term.variant in getattr(
+        field.annotation, "__args__", ()
+    ):
+        return str(match.term.variant)
+    return None
+
+
+def _backbone_hosts(named: list[Match]) -> list[ArchitectureFamily]:
+    """Named families that take every other named family or variant as their backbone
+    ("Fine-tune BERT with LoRA" is LoRA on a BERT backbone, whichever comes first)."""
+    hosts = []
+    for key in dict.fromkeys(m.term.key for m in named):
+        family = catalog.family(key)
+        others = [m for m in named if m.term.key != key]
+        if others and all(_backbone_choice(family, m) is not None for m in others):
+            hosts.append(family)
+    return hosts
 
 
 def _set_backbone(draft: Draft, family: ArchitectureFamily, backbone: str, text: str) -> None:
@@ -194,10 +224,19 @@ def _choose_task(draft: Draft) -> str | None:
     if dataset is not None and family is not None and dataset.task in family.redirects:
         return dataset.task  # e.g. "Transformer on CIFAR-10" is a ViT
     if family is not None:
+        task = _variant_task(draft) or family.default_task
         draft.assume("default_task", family=draft.name_of(family.names),
-                     task=task_name(family.default_task, draft.language))  # fmt: skip
-        return family.default_task
+                     task=task_name(task, draft.language))  # fmt: skip
+        return task
     return None
+
+
+def _variant_task(draft: Draft) -> str | None:
+    """The task of the named variant, when it is made for one its family serves."""
+    variant, family = draft.variant, draft.family
+    if not draft.variant_named or variant is None or family is None:
+        return None
+    return variant.task if variant.task in family.tasks else None
 
 
 def _default_family(draft: Draft) -> None:
@@ -301,7 +340,11 @@ def _variant_for(draft: Draft, entry: DatasetEntry) -> Variant | None:
     assert family is not None
     if draft.variant_named:
         return draft.variant
-    key = family.dataset_variants.get(entry.key) or family.default_variant
+    key = (
+        family.dataset_variants.get(entry.key)
+        or family.task_variants.get(draft.task or entry.task)
+        or family.default_variant
+    )
     return family.variant(key) if key else None
 
 

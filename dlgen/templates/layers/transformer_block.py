@@ -48,14 +48,16 @@ class TransformerBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio), activation=activation, drop=drop)
         self.drop_path2 = DropPath(drop_path)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, attn_mask: Tensor | None = None) -> Tensor:
         """Apply attention then the MLP, each as a pre-norm residual branch.
 
         Args:
             x: Tokens of shape ``(B, N, D)``.
+            attn_mask: Optional boolean attention mask, ``True`` where attention is allowed
+                (e.g. ``(B, 1, 1, N)`` to ignore padded keys); see ``Attention.forward``.
 
         Returns:
             Tokens of shape ``(B, N, D)``.
         """
-        x = x + self.drop_path1(self.attn(self.norm1(x)))
+        x = x + self.drop_path1(self.attn(self.norm1(x), attn_mask))
         return x + self.drop_path2(self.mlp(self.norm2(x)))
