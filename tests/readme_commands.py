@@ -9,12 +9,16 @@ test can run fails the test instead of being skipped silently.
 
 from __future__ import annotations
 
+import csv
 import re
 import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.DOTALL)
 # The README's placeholders: a run folder name, a weights file and example inputs.
@@ -87,8 +91,14 @@ class DebugRunner:
             return [sys.executable, "-m", "pytest", *arguments, "-p", "no:cacheprovider"]
         if program == "python" and arguments[:1] == ["train.py"]:
             return [sys.executable, "train.py", *self._debug(arguments[1:])]
+        if program == "python" and arguments[:1] == ["prepare_data.py"]:
+            preset = [] if "--config-name" in arguments else ["--config-name", "debug"]
+            return [sys.executable, *arguments, *preset]
         if program == "python" and arguments[:1] in (["inference.py"], ["export.py"]):
             return [sys.executable, *arguments]
+        if program == "python" and arguments[:1] == ["baseline.py"]:
+            # A tabular project's scikit-learn baseline, on the debug preset's data.
+            return [sys.executable, "baseline.py", *arguments[1:], "--config-name", "debug"]
         if program == "torchrun":
             options = [word for word in arguments if word.startswith("--")]
             if any(word.startswith("--nnodes") for word in options):
@@ -131,3 +141,33 @@ class DebugRunner:
         preset = [] if "--config-name" in kept else ["--config-name", "debug"]
         extra = [f"output_dir=outputs/{self.package}", "training.tensorboard=true"]
         return [*preset, *kept, *extra]
+
+
+def write_table_rows(path: Path, data: Any, rows: int, seed: int) -> None:
+    """Write a CSV of ``rows`` rows with a tabular project's feature columns.
+
+    The columns come from the fitted preprocessing the run stored in its config
+    (``data.preprocessing``): numeric cells are standard normal, categorical ones cycle
+    through the training categories (and one unseen value), one numeric cell is missing.
+
+    Args:
+        path: The CSV file to write.
+        data: The run's ``data`` config section.
+        rows: Number of rows.
+        seed: Seed of the numbers.
+    """
+    state = data.preprocessing
+    numeric = list(state.numeric.columns)
+    categorical = list(state.categorical.columns)
+    rng = np.random.default_rng(seed)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*numeric, *categorical])
+        for row in range(rows):
+            cells: list[Any] = [float(value) for value in rng.standard_normal(len(numeric))]
+            if row == 0 and cells:
+                cells[0] = ""  # a missing value: imputed with the training median
+            for column, categories in enumerate(state.categorical.categories):
+                options = [*categories, "unseen"]
+                cells.append(options[(row + column) % len(options)])
+            writer.writerow(cells)

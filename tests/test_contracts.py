@@ -57,7 +57,8 @@ DISTRIBUTIONS = {
     "PIL": "pillow", "sklearn": "scikit-learn", "scipy": "scipy", "h5py": "h5py",
     "wandb": "wandb", "pytest": "pytest", "transformers": "transformers",
     "onnx": "onnx", "onnxscript": "onnxscript", "onnxruntime": "onnxruntime", "timm": "timm",
-    "safetensors": "safetensors",
+    "safetensors": "safetensors", "sacrebleu": "sacrebleu", "tokenizers": "tokenizers",
+    "peft": "peft", "tiktoken": "tiktoken", "pyarrow": "pyarrow", "networkx": "networkx",
 }  # fmt: skip
 DEV = {"pytest"}
 # Extras every project offers (project/contract.yaml): export.py --format onnx, and

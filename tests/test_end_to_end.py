@@ -24,6 +24,10 @@ REQUESTS = {
     "gru_forecast_zh": "时间序列预测：用GRU预测未来24步，输入序列长度96，特征数7",
     "char_lstm_lm": "Character-level LSTM language model on tiny shakespeare, 3 layers, hidden 512",
     "unet_binary_satellite": "U-Net for binary segmentation of 512x512 satellite images",
+    "seq2seq_zh_en": "用Transformer做中英翻译，编码器和解码器各4层，d_model 256",
+    "gcn_citeseer_zh": "用三层GCN在CiteSeer上做节点分类",
+    "mlp_label_csv": "MLP classifier for a CSV with a 'label' column, hidden layers 512-256",
+    "mlp_price_regression_zh": "用MLP做回归，CSV里有20个数值特征，目标列是price",
 }
 
 
@@ -48,7 +52,8 @@ def test_request_becomes_a_verified_project(case: str, tmp_path: Path) -> None:
     assert payload["verified"] and payload["delivered"]
     statuses = {c["name"]: c["status"] for c in payload["report"]["checks"]}
     assert statuses == {
-        name: "passed" for name in ("english", "docstrings", "types", "style", "smoke", "tests")
+        name: "passed"
+        for name in ("english", "docstrings", "types", "style", "smoke", "tests", "extras")
     }
     assert payload["parameters"] > 0
     assert (out / ".dlgen" / "spec.yaml").is_file()

@@ -21,7 +21,7 @@ from dlgen import catalog
 from dlgen.agent.offline.analyzer import analyze_choice
 from dlgen.catalog.base import TaskEntry
 from dlgen.spec.common import Modality
-from tests.readme_commands import DebugRunner, readme_commands
+from tests.readme_commands import DebugRunner, readme_commands, write_table_rows
 from tests.test_generated_project import BIN, assert_ok, run_in, write_project
 
 RUN_NAME = "baseline"
@@ -48,6 +48,8 @@ def _write_input(path: Path, cfg: DictConfig, index: int) -> None:
     elif path.suffix == ".npy":
         shape = (data.channels, data.sequence_length)
         np.save(path, rng.standard_normal(shape).astype(np.float32))
+    elif path.suffix == ".csv" and "preprocessing" in data:
+        write_table_rows(path, data, 4, index)
     elif path.suffix == ".csv":
         columns = list(data.columns or [f"x{i}" for i in range(data.num_features)])
         with path.open("w", newline="", encoding="utf-8") as handle:

@@ -181,10 +181,11 @@ def test_generated_python_is_english_only(vit_files: dict[str, str]) -> None:
             assert text.isascii(), f"{path} has non-ASCII text"
 
 
-def test_family_without_templates_is_refused() -> None:
-    spec = make_spec(model={"family": "mlp"})
+def test_family_without_templates_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_ROOT, root, ignore=shutil.ignore_patterns("vit"))
     with pytest.raises(FamilyNotAvailable, match="no templates"):
-        render(spec)
+        render(make_spec(), templates=root)
 
 
 def test_task_without_templates_is_refused(tmp_path: Path) -> None:

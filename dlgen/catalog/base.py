@@ -56,9 +56,12 @@ class DataFact:
 
     Attributes:
         pattern: Regular expression searched in the normalised request.
-        field: The ``DatasetSpec`` field it sets, or ``"dataset"`` to choose a catalog
-            dataset when the request names none (e.g. the user's own image folders).
-        value: The value (a dataset key for ``"dataset"``).
+        field: The ``DatasetSpec`` field it sets, ``"dataset"`` to choose a catalog
+            dataset when the request names none (e.g. the user's own image folders), or
+            ``"model.<name>"`` to set a hyperparameter of a family that has it (the
+            tokenizer of a GPT).
+        value: The value (a dataset key for ``"dataset"``); ``None`` takes the pattern's
+            ``(?P<value>...)`` group from the raw request, so a path keeps its case.
     """
 
     pattern: str

@@ -174,13 +174,15 @@ UNSUPPORTED: tuple[UnsupportedEntry, ...] = (
         _LLM,
         "gpt",
     ),
+    # LoRA and prompt tuning generate (family "peft"); QLoRA's 4-bit base weights need
+    # bitsandbytes' CUDA kernels, which a CPU-validated project cannot run or test.
     _entry(
-        "lora",
-        "LoRA fine-tuning",
-        "LoRA微调",
-        ("lora", "qlora", "peft"),
-        ("parameter-efficient fine-tuning of pretrained weights", "预训练权重的参数高效微调"),
-        "gpt",
+        "qlora",
+        "QLoRA (4-bit quantized LoRA)",
+        "QLoRA（4比特量化LoRA）",
+        ("qlora", "q-lora", "4-bit lora", "4bit lora", "4比特lora", "4位量化lora"),
+        ("LoRA on a 4-bit quantized base model (bitsandbytes)", "4比特量化基座模型上的LoRA"),
+        "peft",
     ),
     _entry(
         "t5",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
 from dlgen.spec.common import Modality
 
@@ -46,6 +46,24 @@ class DatasetSpec(BaseModel):
     random_erasing: float = Field(
         default=0.0, ge=0.0, le=1.0, description="Image training augmentation: erasing probability."
     )
+    target: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Tabular data: the name of the target column (the class label or the "
+        "value to predict), e.g. 'price'; None: the project's default ('label' or 'target').",
+    )
+
+    @field_validator("target")
+    @classmethod
+    def _check_target(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip()
+        if not name or any(not character.isprintable() for character in name):
+            raise ValueError(
+                f"target {value!r} must be a column name: printable text on one line, not empty"
+            )
+        return name
 
     @model_validator(mode="after")
     def _check_shapes(self) -> DatasetSpec:
@@ -60,6 +78,11 @@ class DatasetSpec(BaseModel):
                     f"in_channels={self.in_channels} contradicts input_shape {self.input_shape}; "
                     f"set in_channels to {self.input_shape[0]} or change input_shape[0]"
                 )
+        if self.target is not None and self.modality != Modality.TABULAR:
+            raise ValueError(
+                f"target names a column of tabular data, but the dataset is "
+                f"{self.modality.value}; remove it"
+            )
         return self
 
     @property

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from dlgen import catalog
 from dlgen.agent.offline.draft import Draft
+from dlgen.catalog.families.gpt import GPT2_VOCAB_SIZE
 from dlgen.catalog.families.unet import nearest_valid_input
 
 Adjuster = Callable[[Draft], None]
@@ -93,9 +94,36 @@ def _fno(draft: Draft) -> None:
         draft.assume("fno_modes", old=modes, new=min(limits), size=min(grid))
 
 
+# Vocabulary of a BPE trained on the user's corpus when the request gives none.
+BPE_VOCAB_SIZE = 8192
+# Embedding rows of a character vocabulary when the dataset's count is word-level.
+CHAR_CAPACITY = 256
+
+
+def _gpt_vocab(draft: Draft) -> None:
+    """Fit ``dataset.vocab_size`` to the tokenizer when the request gives none."""
+    if "dataset.vocab_size" in draft.explicit:
+        return
+    tokenizer = draft.model.get("tokenizer", "char")
+    old = draft.data.get("vocab_size")
+    entry = draft.dataset.vocab_size if draft.dataset is not None else None
+    if tokenizer == "gpt2":
+        new = GPT2_VOCAB_SIZE
+    elif tokenizer == "bpe":
+        new = old if old == GPT2_VOCAB_SIZE else BPE_VOCAB_SIZE
+    elif tokenizer == "char" and old == GPT2_VOCAB_SIZE:
+        new = entry if entry is not None and entry <= CHAR_CAPACITY else CHAR_CAPACITY
+    else:
+        return
+    if new != old:
+        draft.data["vocab_size"] = new
+        draft.assume("vocab_for_tokenizer", tokenizer=tokenizer, size=new)
+
+
 def _gpt(draft: Draft) -> None:
     if draft.data["modality"] != "text":
         return
+    _gpt_vocab(draft)
     block = int(draft.model.get("block_size", 256))
     if "dataset.input_shape" in draft.explicit:
         if "model.block_size" not in draft.explicit:
@@ -151,19 +179,37 @@ ADJUSTERS: dict[str, Adjuster] = {
 def apply_task_facts(draft: Draft) -> None:
     """Set the dataset facts the request states in its task's words (e.g. "binary").
 
-    A value the request gave as a number (``dataset.<field>`` explicit) wins.
+    A value the request gave as a number (``dataset.<field>`` explicit) wins. A fact whose
+    field is ``model.<name>`` sets that hyperparameter when the draft's family has it (e.g.
+    "BPE" -> ``model.tokenizer=bpe`` for a GPT). A fact whose value is None takes the text
+    of its pattern's ``value`` group, read from the request as written (a path keeps its
+    case), e.g. ``data/corpus.txt`` -> ``root``. The first fact that sets a field wins.
     """
     if draft.task is None:
         return
     for fact in catalog.task(draft.task).data_facts:
-        if fact.field == "dataset" or f"dataset.{fact.field}" in draft.explicit:
+        section, _, name = fact.field.rpartition(".")
+        path = f"{section or 'dataset'}.{name}"
+        if fact.field == "dataset" or path in draft.explicit:
             continue
-        found = re.search(fact.pattern, draft.text, re.IGNORECASE)
-        if found is None or draft.data.get(fact.field) == fact.value:
+        if section == "model" and not _family_has(draft, name):
             continue
-        draft.data[fact.field] = fact.value
-        draft.explicit[f"dataset.{fact.field}"] = found.group(0)
-        draft.assume("task_fact", text=found.group(0), field=fact.field, value=fact.value)
+        text = draft.request if fact.value is None else draft.text
+        found = re.search(fact.pattern, text, re.IGNORECASE)
+        if found is None:
+            continue
+        value = found.group("value") if fact.value is None else fact.value
+        values = draft.model if section == "model" else draft.data
+        if values.get(name) == value:
+            continue
+        values[name] = value
+        draft.explicit[path] = found.group(0)
+        draft.assume("task_fact", text=found.group(0), field=name, value=value)
+
+
+def _family_has(draft: Draft, name: str) -> bool:
+    family = draft.family
+    return family is not None and name in family.hparams_model.model_fields
 
 
 def adjust(draft: Draft) -> None:

@@ -117,7 +117,7 @@ def _build(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Model and data dictionaries for a candidate dataset, without side effects."""
     assert draft.family is not None
-    model, data = start(draft.family, entry, variant)
+    model, data = start(draft.family, entry, variant, draft.task)
     model.update({k: v for k, v in draft.model.items()})
     target = _target(draft, model, data)
     apply_slots(target)
@@ -134,7 +134,7 @@ def _target(draft: Draft, model: dict[str, Any], data: dict[str, Any]) -> Target
 def _fill(draft: Draft) -> None:
     family, dataset, variant = draft.family, draft.dataset, draft.variant
     assert family is not None and dataset is not None
-    model, data = start(family, dataset, variant)
+    model, data = start(family, dataset, variant, draft.task)
     model.update(draft.model)
     target = _target(draft, model, data)
     for slot in apply_slots(target):

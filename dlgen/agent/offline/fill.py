@@ -60,13 +60,19 @@ class Target:
 
 
 def start(
-    family: ArchitectureFamily, entry: DatasetEntry, variant: Variant | None
+    family: ArchitectureFamily,
+    entry: DatasetEntry,
+    variant: Variant | None,
+    task: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Model and data dictionaries before any reading: catalog facts and variant config."""
     model: dict[str, Any] = {"family": family.key, "variant": variant.key if variant else None}
     if variant is not None:
         model.update(variant.hparams)
     data = entry.spec_fields()
+    if task == "tabular_regression" and data.get("output_shape") is None:
+        # A classification table (the user's CSV) used for regression: one value per row.
+        data["num_classes"], data["output_shape"] = None, [1]
     if variant is not None:
         data.update(variant.dataset_overrides)
     return model, data
@@ -186,7 +192,9 @@ MODEL_SLOTS: dict[str, Handler] = {
     "tie_weights": _first_of("tie_weights"),
     "beta_schedule": _first_of("beta_schedule"),
     "bilinear": _first_of("bilinear"),
+    "residual": _first_of("residual"),
     "bias": _first_of("bias"),
+    "peft_method": _first_of("method"),
     "norm": _norm,
     "pool": _pool,
     "context": _context,

@@ -141,6 +141,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "latent_dim lowered from {old} to {new} so that it compresses the {features} inputs.",
         "latent_dim 从 {old} 降为 {new}，使其小于 {features} 维输入。",
     ),
+    "vocab_for_tokenizer": (
+        "The {tokenizer} tokenizer gets a vocabulary of {size} tokens (the model's "
+        "embedding rows; set vocab_size to change it).",
+        "{tokenizer} 分词器的词表大小取 {size}（即模型嵌入的行数；可通过 vocab_size 修改）。",
+    ),
     "task_fact": (
         'Read "{text}" as {field}={value}.',
         "将“{text}”理解为 {field}={value}。",

@@ -287,7 +287,7 @@ NUMBER_READERS: tuple[Reader, ...] = (
     ),
     reader(
         "features",
-        rf"{INT}\s*(?:个)?\s*(?:维)?\s*"
+        rf"{INT}\s*(?:个)?\s*(?:维)?\s*(?:数值型?|numeric(?:al)?\s+)?"
         r"(?:特征|features?\b|variables?\b|变量|input features|列特征|维输入)",
         as_int,
     ),

@@ -119,6 +119,17 @@ OPTION_READERS: tuple[Reader, ...] = (
         constant(True),
     ),
     reader("bilinear", r"bilinear|双线性", constant(True)),
+    reader(
+        "residual", r"residual\s*(?:connections?|blocks?)|skip[\s_-]*connections?|残差连接", constant(True)
+    ),
     reader("bias", r"no\s*bias|without\s*bias(?:es)?|不(?:使用|用|带)偏置|无偏置", constant(False)),
+    # Parameter-efficient fine-tuning methods (family peft); P-tuning before prompt tuning,
+    # both before "pretrained" (their "微调" is theirs).
+    reader("peft_method", r"\bp[\s_-]*tuning|prompt[\s_-]*encoder", constant("p_tuning")),
+    reader(
+        "peft_method",
+        r"prompt[\s_-]*tuning|soft[\s_-]*prompts?|提示微调|提示词微调|软提示",
+        constant("prompt_tuning"),
+    ),
     reader("pretrained", r"pre-?trained|预训练|fine-?tun\w*|微调", constant(True)),
 )

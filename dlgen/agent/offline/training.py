@@ -92,7 +92,9 @@ def _switches(draft: Draft, training: dict[str, Any]) -> None:
         draft.assume("ddp_gpus", gpus=training.get("num_gpus", 1))
     if training.get("distributed") == "fsdp" and "training.num_gpus" not in draft.explicit:
         draft.assume("fsdp_gpus", gpus=training.get("num_gpus", 1))
-    if draft.value("pretrained"):
+    # A family that loads pretrained weights itself (peft's pretrained_source) says so.
+    fields = draft.family.hparams_model.model_fields if draft.family is not None else {}
+    if draft.value("pretrained") and "pretrained_source" not in fields:
         draft.assume("pretrained")
 
 

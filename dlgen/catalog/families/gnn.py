@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pydantic import Field, PositiveInt
 
-from dlgen.catalog.base import ArchitectureFamily, Names, Variant
+from dlgen.catalog.base import ArchitectureFamily, Names, Recipe, Variant
 from dlgen.spec.common import Activation, Modality
 from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
@@ -16,8 +17,11 @@ class GNNHParams(ArchitectureHParams):
     """Message-passing network hyperparameters (PyTorch Geometric naming).
 
     ``conv`` picks the layer: GCN (Kipf & Welling), GAT (Velickovic et al.; ``heads``
-    attention heads concatenated in hidden layers, one head at the output) or
-    GraphSAGE (mean aggregation). ``hidden_dim`` is per head for GAT.
+    attention heads concatenated in hidden layers, ``output_heads`` averaged at the
+    output: 1 on Cora, 8 on PubMed) or GraphSAGE (mean aggregation, root weight;
+    ``num_neighbors`` samples that many neighbours per node and layer in training).
+    ``hidden_dim`` is per head for GAT. ``decay_first_layer_only`` is the GCN paper's
+    weight decay on the first layer alone.
     """
 
     family: Literal["gnn"] = "gnn"
@@ -25,8 +29,11 @@ class GNNHParams(ArchitectureHParams):
     hidden_dim: PositiveInt = 16
     num_layers: PositiveInt = 2
     heads: PositiveInt = 1
+    output_heads: PositiveInt = 1
     dropout: float = Field(default=0.5, ge=0, lt=1)
     activation: Activation = "relu"
+    num_neighbors: PositiveInt | None = None
+    decay_first_layer_only: bool = False
 
     def check_dataset(self, dataset: DatasetSpec) -> list[str]:
         problems = []
@@ -37,28 +44,49 @@ class GNNHParams(ArchitectureHParams):
             )
         if dataset.num_classes is None:
             problems.append(f"dataset {dataset.name!r} has no num_classes; set it")
-        if self.conv != "gat" and self.heads != 1:
-            problems.append(f"heads={self.heads} only applies to conv='gat'; set heads to 1")
+        for name in ("heads", "output_heads"):
+            value = getattr(self, name)
+            if self.conv != "gat" and value != 1:
+                problems.append(f"{name}={value} only applies to conv='gat'; set {name} to 1")
+        if self.num_neighbors is not None and self.conv != "sage":
+            problems.append(
+                f"num_neighbors={self.num_neighbors} (neighbour sampling) only applies to "
+                "conv='sage'; set it to null"
+            )
+        if len(dataset.input_shape) != 2:
+            problems.append(
+                f"a graph dataset has input_shape (nodes, features), got {dataset.input_shape}"
+            )
         return problems
 
     def estimate_parameters(self, dataset: DatasetSpec) -> int:
+        """Parameters of the network, as PyG's ``GCNConv``/``GATConv``/``SAGEConv`` count them."""
         features = dataset.input_shape[-1]
         classes = dataset.num_classes or 2
         total = 0
         for layer in range(self.num_layers):
             last = layer == self.num_layers - 1
-            heads = 1 if last else self.heads
             out = classes if last else self.hidden_dim
-            total += self._layer_parameters(features, out, heads)
-            features = out * heads
+            total += self._layer_parameters(features, out, last)
+            features = out * (self.heads if self.conv == "gat" and not last else 1)
         return total
 
-    def _layer_parameters(self, features: int, out: int, heads: int) -> int:
-        if self.conv == "gcn":
+    def _layer_parameters(self, features: int, out: int, last: bool) -> int:
+        if self.conv == "gcn":  # lin (no bias) + bias
             return features * out + out
-        if self.conv == "gat":
-            return features * out * heads + 2 * out * heads + out * heads
-        return 2 * features * out + out
+        if self.conv == "gat":  # lin + att_src + att_dst + bias (concatenated or averaged)
+            heads = self.output_heads if last else self.heads
+            return features * out * heads + 2 * out * heads + (out if last else out * heads)
+        return 2 * features * out + out  # lin_l (bias) + lin_r
+
+
+def _is(conv: str, dataset: str | None = None) -> Callable[[dict[str, Any], dict[str, Any]], bool]:
+    """A recipe condition: the Spec's ``conv`` (and dataset) are these."""
+
+    def applies(model: dict[str, Any], data: dict[str, Any]) -> bool:
+        return model.get("conv") == conv and (dataset is None or data.get("name") == dataset)
+
+    return applies
 
 
 FAMILY = ArchitectureFamily(
@@ -119,20 +147,51 @@ FAMILY = ArchitectureFamily(
                 en="GraphSAGE", zh="GraphSAGE", aliases=("graphsage", "graph sage", "sage")
             ),
             hparams={"conv": "sage", "hidden_dim": 256, "num_layers": 2, "dropout": 0.5},
-            reference="Hamilton et al. 2017 (mean aggregator)",
+            reference_params=737_543,
+            reference="Hamilton et al. 2017 (mean aggregator, PyG SAGEConv) on Cora",
         ),
     ),
     default_variant="gcn",
     default_datasets={"node_classification": "cora"},
     paper="Kipf & Welling, Semi-Supervised Classification with Graph Convolutional Networks, "
     "ICLR 2017",
+    # Full-batch training on one graph: one sample (every training node) per step.
     training_defaults={
         "optimizer": "adam",
         "lr": 0.01,
         "weight_decay": 5e-4,
         "scheduler": "none",
+        "warmup_epochs": 0,
         "epochs": 200,
         "batch_size": 1,
         "grad_clip": None,
+        "num_workers": 0,
     },
+    recipes=(
+        Recipe(
+            "GAT PubMed",
+            "Velickovic et al., Graph Attention Networks, ICLR 2018, section 3.3 (PubMed: "
+            "8 output heads averaged, lr 0.01, L2 0.001, patience 100)",
+            {"lr": 0.01, "weight_decay": 1e-3, "epochs": 1000, "early_stopping_patience": 100},
+            model={"output_heads": 8, "dropout": 0.6, "activation": "elu"},
+            applies=_is("gat", "pubmed"),
+        ),
+        Recipe(
+            "GAT",
+            "Velickovic et al., Graph Attention Networks, ICLR 2018, section 3.3 (Adam lr "
+            "0.005, L2 5e-4, dropout 0.6, ELU, patience 100)",
+            {"lr": 0.005, "weight_decay": 5e-4, "epochs": 1000, "early_stopping_patience": 100},
+            model={"dropout": 0.6, "activation": "elu"},
+            applies=_is("gat"),
+        ),
+        Recipe(
+            "GCN",
+            "Kipf & Welling, Semi-Supervised Classification with Graph Convolutional "
+            "Networks, ICLR 2017, section 5.3 (Adam lr 0.01, L2 5e-4 on the first layer, "
+            "dropout 0.5, 200 epochs)",
+            {"lr": 0.01, "weight_decay": 5e-4, "epochs": 200},
+            model={"dropout": 0.5, "decay_first_layer_only": True},
+            applies=_is("gcn"),
+        ),
+    ),
 )

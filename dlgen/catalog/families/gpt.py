@@ -12,6 +12,8 @@ from dlgen.spec.dataset import DatasetSpec
 from dlgen.spec.hparams import ArchitectureHParams
 
 GPT2_VOCAB_SIZE = 50_257
+# A byte-level BPE starts from the 256 byte symbols; its merges come on top.
+BYTE_ALPHABET = 256
 
 
 class GPTHParams(ArchitectureHParams):
@@ -19,8 +21,11 @@ class GPTHParams(ArchitectureHParams):
 
     ``block_size`` is the context length; ``bias`` adds biases to the linear layers
     and layer norms; ``tie_weights`` shares the token embedding with the output
-    layer. ``tokenizer`` says how text becomes tokens: characters, words, or GPT-2's
-    byte-pair encoding (vocabulary 50,257).
+    layer. ``tokenizer`` says how the data turns text into tokens (the project's
+    ``data.tokenizer``): ``char`` every distinct character of the corpus; ``word`` the most
+    frequent words and punctuation marks of the training split; ``bpe`` a byte-level BPE
+    trained on the training split to ``vocab_size`` tokens; ``gpt2`` GPT-2's own byte-pair
+    encoding (vocabulary 50,257, through tiktoken).
     """
 
     family: Literal["gpt"] = "gpt"
@@ -33,7 +38,7 @@ class GPTHParams(ArchitectureHParams):
     activation: Activation = "gelu"
     bias: bool = False
     tie_weights: bool = True
-    tokenizer: Literal["char", "word", "gpt2"] = "char"
+    tokenizer: Literal["char", "word", "bpe", "gpt2"] = "char"
 
     def check_dataset(self, dataset: DatasetSpec) -> list[str]:
         problems = []
@@ -56,9 +61,24 @@ class GPTHParams(ArchitectureHParams):
             problems.append(
                 f"tokenizer='gpt2' has a vocabulary of {GPT2_VOCAB_SIZE:,} but the dataset says "
                 f"vocab_size={dataset.vocab_size}; set vocab_size to {GPT2_VOCAB_SIZE} or use "
-                "the 'char' or 'word' tokenizer"
+                "the 'char', 'word' or 'bpe' tokenizer"
+            )
+        if self.tokenizer == "bpe" and (dataset.vocab_size or 0) <= BYTE_ALPHABET:
+            problems.append(
+                f"tokenizer='bpe' starts from {BYTE_ALPHABET} byte symbols but the dataset says "
+                f"vocab_size={dataset.vocab_size}; set vocab_size above {BYTE_ALPHABET} "
+                "(e.g. 8192)"
             )
         return problems
+
+    def estimate_flops(self, dataset: DatasetSpec) -> int | None:
+        # nanoGPT's estimate_mfu (PaLM, appendix B): 6N + 12*L*H*Q*T FLOPs per token for
+        # forward and backward; a third of it is the forward. N leaves out the position table.
+        tokens = dataset.input_shape[0]
+        params = self.estimate_parameters(dataset) - self.block_size * self.hidden_dim
+        head_dim = self.hidden_dim // self.num_heads
+        attention = 12 * self.num_layers * self.num_heads * head_dim * tokens
+        return (6 * params + attention) * tokens // 3
 
     def estimate_parameters(self, dataset: DatasetSpec) -> int:
         dim = self.hidden_dim

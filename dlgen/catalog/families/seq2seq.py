@@ -17,7 +17,8 @@ class Seq2SeqHParams(ArchitectureHParams):
     """Encoder-decoder Transformer hyperparameters, named as in ``torch.nn.Transformer``.
 
     ``share_embeddings`` uses one embedding for source, target and the output layer
-    (a joint vocabulary, as in the paper's WMT setup).
+    (a joint vocabulary, as in the paper's WMT setup). ``norm_first`` switches the paper's
+    post-norm sub-layers to pre-norm ones with a final LayerNorm after each stack.
     """
 
     family: Literal["seq2seq"] = "seq2seq"
@@ -30,6 +31,7 @@ class Seq2SeqHParams(ArchitectureHParams):
     activation: Activation = "relu"
     max_len: PositiveInt = 256
     share_embeddings: bool = True
+    norm_first: bool = False
 
     def check_dataset(self, dataset: DatasetSpec) -> list[str]:
         problems = []
@@ -51,16 +53,51 @@ class Seq2SeqHParams(ArchitectureHParams):
         return problems
 
     def estimate_parameters(self, dataset: DatasetSpec) -> int:
+        """Parameters of the generated model (``models/seq2seq.py``).
+
+        Encoder layer: fused self-attention QKV and output projection ``4 D^2 + 4 D``, the
+        feed-forward network ``2 D d_ff + d_ff + D`` and two LayerNorms ``4 D``; a decoder
+        layer adds cross-attention ``4 D^2 + 4 D`` and a third LayerNorm ``2 D``. Pre-norm
+        stacks end with one LayerNorm each. Embeddings: one ``V x D`` matrix when shared
+        (source, target and the bias-free output layer, section 3.4), else three.
+        """
         dim = self.hidden_dim
         vocab = dataset.vocab_size or 32_000
         layer = encoder_layer_parameters(dim, self.mlp_ratio)
-        cross_attention = 4 * dim * dim + 4 * dim + 2 * dim
+        cross_attention = 4 * dim * dim + 4 * dim + 2 * dim  # projections and norm3
         total = self.num_encoder_layers * layer + self.num_decoder_layers * (
             layer + cross_attention
         )
-        total += 4 * dim  # final encoder and decoder norms
+        if self.norm_first:
+            total += 4 * dim  # final encoder and decoder norms
         embeddings = vocab * dim * (1 if self.share_embeddings else 3)
-        return total + embeddings + vocab
+        return total + embeddings
+
+    def estimate_flops(self, dataset: DatasetSpec) -> int:
+        """Forward FLOPs per sample (a multiply-add counts 2), source and target of ``L`` tokens.
+
+        Per encoder layer: projections ``8 L D^2``, scores and weighted sum ``4 L^2 D``, the
+        feed-forward network ``4 L D d_ff``; a decoder layer adds cross-attention
+        (``8 L D^2 + 4 L^2 D``); the output layer ``2 L D V``.
+        """
+        dim, length = self.hidden_dim, dataset.input_shape[0]
+        vocab = dataset.vocab_size or 32_000
+        hidden = int(dim * self.mlp_ratio)
+        attention = 8 * length * dim * dim + 4 * length * length * dim
+        mlp = 4 * length * dim * hidden
+        encoder = self.num_encoder_layers * (attention + mlp)
+        decoder = self.num_decoder_layers * (2 * attention + mlp)
+        return encoder + decoder + 2 * length * dim * vocab
+
+    def complexity_notes(self, dataset: DatasetSpec) -> list[tuple[str, str]]:
+        """Big-O time of the blocks, for batch B, source S and target T tokens of D features."""
+        return [
+            ("encoder self-attention, per layer", "O(B * S^2 * D)"),
+            ("decoder self- and cross-attention, per layer", "O(B * (T^2 + T * S) * D)"),
+            ("projections and feed-forward, per layer", "O(B * (S + T) * D^2 * mlp_ratio)"),
+            ("output layer", "O(B * T * D * V)"),
+            ("greedy/beam decoding without a key/value cache", "O(K * B * T^2 * D * N) extra"),
+        ]
 
 
 def _variant(key: str, en: str, zh: str, aliases: tuple[str, ...], **hparams: object) -> Variant:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dlgen.catalog.base import Names, Signal, TaskEntry
 from dlgen.catalog.tasks import PREDICT
+from dlgen.catalog.tasks.tabular_classification import TARGET_COLUMN_FACTS
 from dlgen.spec.common import Modality
 
 TASK = TaskEntry(
@@ -19,7 +20,13 @@ TASK = TaskEntry(
     requires=(),
     monitor="mse",
     monitor_mode="min",
-    metrics=("mse", "mae", "loss"),
+    metrics=("mse", "mae", "r2", "loss"),
     output_shape=lambda data: tuple(data.output_shape or (1,)),
-    description="numeric targets per row; (F,) -> (T,)",
+    inference_examples={
+        Modality.TABULAR: ("path/to/rows.csv --output predictions.csv", "path/to/tables/")
+    },
+    data_facts=TARGET_COLUMN_FACTS,
+    # Rows live in memory: loader worker processes would only add start-up time.
+    training_defaults={"num_workers": 0},
+    description="numeric targets per row; (F,) numeric + (K,) categorical -> (T,)",
 )

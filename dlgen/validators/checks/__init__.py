@@ -1,5 +1,5 @@
 """The checks, one module each; importing this package registers them all."""
 
-from dlgen.validators.checks import docstrings, english, smoke, style, tests, types
+from dlgen.validators.checks import docstrings, english, extras, smoke, style, tests, types
 
-__all__ = ["docstrings", "english", "smoke", "style", "tests", "types"]
+__all__ = ["docstrings", "english", "extras", "smoke", "style", "tests", "types"]

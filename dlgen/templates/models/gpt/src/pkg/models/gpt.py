@@ -48,7 +48,7 @@ class GPTConfig:
         bias: Biases in the linear layers and LayerNorms (GPT-2: true; nanoGPT's
             Shakespeare model: false, slightly better and faster).
         tie_weights: Share the token embedding with the output layer.
-        tokenizer: How the data turns text into ids (``char``, ``word``, ``gpt2``); for
+        tokenizer: How the data turns text into ids (``char``, ``word``, ``bpe``, ``gpt2``); for
             reference, the model does not use it.
         variant: Name of the catalog variant the values come from, for reference only.
     """

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import section_kwargs
+from .tokenizers import BYTE_ALPHABET, GPT2_VOCAB_SIZE, KINDS
 
 SOURCES = ("text", "synthetic")
 
@@ -20,12 +21,16 @@ class DataConfig:
     vocab_size: int
     block_size: int
     root: str = "data"
-    file: str = "input.txt"
+    file: str | None = "input.txt"
     split_files: tuple[str, str, str] | None = None
     split_fractions: tuple[float, float, float] = (0.9, 0.05, 0.05)
     train_stride: int | None = None
     synthetic_characters: int = 400_000
     split_seed: int = 0
+    tokenizer: str = "char"
+    tokenizer_file: str | None = None
+    tokenizer_state: str | None = None
+    prepared_dir: str | None = None
 
     def __post_init__(self) -> None:
         """Check values against each other.
@@ -44,6 +49,31 @@ class DataConfig:
             raise ValueError("data.split_files needs three names (train, val, test) or null")
         if len(self.split_fractions) != 3 or any(f <= 0 for f in self.split_fractions):
             raise ValueError("data.split_fractions needs three positive shares: train, val, test")
+        self._check_tokenizer()
+
+    def _check_tokenizer(self) -> None:
+        if self.tokenizer not in KINDS:
+            raise ValueError(f"data.tokenizer={self.tokenizer!r} is not one of {list(KINDS)}")
+        if self.tokenizer == "bpe" and self.tokenizer_file is None:
+            if self.vocab_size <= BYTE_ALPHABET:
+                raise ValueError(
+                    f"data.vocab_size={self.vocab_size} leaves a byte-level BPE no merges: it "
+                    f"starts from {BYTE_ALPHABET} byte symbols; set it above {BYTE_ALPHABET} "
+                    "(e.g. 8192)"
+                )
+        if self.tokenizer == "gpt2" and self.tokenizer_file is None:
+            if self.vocab_size < GPT2_VOCAB_SIZE:
+                raise ValueError(
+                    f"data.vocab_size={self.vocab_size} is smaller than GPT-2's "
+                    f"{GPT2_VOCAB_SIZE:,} tokens; set data.vocab_size={GPT2_VOCAB_SIZE} "
+                    "(or 50304, a multiple of 64, as nanoGPT does)"
+                )
+        if self.tokenizer == "word" and self.vocab_size < 2:
+            raise ValueError("data.vocab_size must be >= 2 for the word tokenizer (<unk> + 1)")
+        if self.tokenizer_file is not None and self.tokenizer not in ("bpe", "gpt2"):
+            raise ValueError(
+                f"data.tokenizer_file is for data.tokenizer=bpe or gpt2, not {self.tokenizer!r}"
+            )
 
     @property
     def stride(self) -> int:

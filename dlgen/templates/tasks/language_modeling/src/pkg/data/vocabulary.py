@@ -69,6 +69,24 @@ class CharVocabulary:
             raise ValueError(f"characters {unknown[:10]} are not in the vocabulary")
         return torch.tensor([self._ids[char] for char in text], dtype=torch.long)
 
+    def encode_list(self, text: str) -> list[int]:
+        """Ids of a text's characters, as a list.
+
+        Args:
+            text: Text made of known characters.
+
+        Returns:
+            One id per character.
+
+        Raises:
+            ValueError: Listing the characters the vocabulary does not know.
+        """
+        try:
+            return [self._ids[char] for char in text]
+        except KeyError:
+            unknown = sorted({char for char in text if char not in self._ids})
+            raise ValueError(f"characters {unknown[:10]} are not in the vocabulary") from None
+
     def decode(self, ids: Iterable[int]) -> str:
         """Text of ids; ids beyond the vocabulary (unused embedding rows) become ``?``.
 

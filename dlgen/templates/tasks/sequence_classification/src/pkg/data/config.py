@@ -14,7 +14,11 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "signal": ("npy", "synthetic"),
 }
 FORMATS = ("imdb", "sst2", "ag_news", "csv")
-TOKENIZERS = ("word", "char", "hf")
+TOKENIZERS = ("word", "char", "hf", "pretrained")
+# Where a pretrained tokenizer comes from: the hub (or cache), or trained locally (config).
+TOKENIZER_SOURCES = ("hub", "config")
+# Special-token layouts of the tokenizer trained locally when a pretrained one is missing.
+LOCAL_TOKENIZERS = ("bert", "roberta", "gpt2")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,9 @@ class DataConfig:
     format: str = "csv"
     tokenizer: str = "word"
     hf_tokenizer: str = ""
+    tokenizer_source: str = "hub"
+    local_tokenizer: str = "bert"
+    allow_local_tokenizer: bool = False
     lowercase: bool = True
     vocab_size: int = 30_000
     max_length: int = 256
@@ -60,6 +67,18 @@ class DataConfig:
             raise ValueError(f"data.tokenizer={self.tokenizer!r} is not one of {list(TOKENIZERS)}")
         if self.tokenizer == "hf" and not self.hf_tokenizer:
             raise ValueError("data.tokenizer=hf needs data.hf_tokenizer (a local folder)")
+        if self.tokenizer == "pretrained" and not self.hf_tokenizer:
+            raise ValueError("data.tokenizer=pretrained needs data.hf_tokenizer (a hub id)")
+        if self.tokenizer_source not in TOKENIZER_SOURCES:
+            raise ValueError(
+                f"data.tokenizer_source={self.tokenizer_source!r} is not one of "
+                f"{list(TOKENIZER_SOURCES)}"
+            )
+        if self.local_tokenizer not in LOCAL_TOKENIZERS:
+            raise ValueError(
+                f"data.local_tokenizer={self.local_tokenizer!r} is not one of "
+                f"{list(LOCAL_TOKENIZERS)}"
+            )
         for name in ("num_classes", "max_length", "in_channels", "sequence_length"):
             if getattr(self, name) < 1:
                 raise ValueError(f"data.{name}={getattr(self, name)} must be >= 1")

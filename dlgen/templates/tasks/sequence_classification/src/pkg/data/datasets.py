@@ -113,6 +113,11 @@ def prepare_text(data: DataConfig) -> Prepared:
         data.vocab_size,
         lowercase=data.lowercase,
         hf_name=data.hf_tokenizer,
+        max_length=data.max_length,
+        local_layout=data.local_tokenizer,
+        # Synthetic texts are checks: a stand-in for a missing pretrained tokenizer is fine.
+        allow_local=data.allow_local_tokenizer or data.source == "synthetic",
+        source=data.tokenizer_source,
     )
     encoded = {
         name: EncodedTexts(pairs, tokenizer, data.max_length) for name, pairs in texts.items()
