@@ -452,7 +452,8 @@ def performance(spec: Spec) -> dict[str, Any]:
         spec: The validated Spec.
 
     Returns:
-        ``parameters``, ``input_shape`` and ``output_shape`` (one sample's, without the
+        ``parameters``, ``trainable_parameters`` (None: all of them), ``input_shape`` and
+        ``output_shape`` (one sample's, without the
         batch axis), ``flops_per_sample``, ``flops_per_step`` (forward and backward,
         about 3x forward, per device batch), ``activation_bytes`` (at the configured
         batch size and precision), ``weights_bytes``, ``training_state_bytes`` and
@@ -460,6 +461,8 @@ def performance(spec: Spec) -> dict[str, Any]:
     """
     model, dataset, training = spec.model, spec.dataset, spec.training
     parameters = spec.estimated_parameters()
+    trainable = model.estimate_trainable_parameters(dataset)
+    trained = parameters if trainable is None else trainable
     flops = model.estimate_flops(dataset)
     activations = model.estimate_activations(dataset)
     notes = model.complexity_notes(dataset)
@@ -467,6 +470,7 @@ def performance(spec: Spec) -> dict[str, Any]:
     output = model.output_shape(catalog.task(spec.task).output_shape(dataset))
     return {
         "parameters": parameters,
+        "trainable_parameters": trainable,
         "input_shape": tuple(dataset.input_shape),
         "output_shape": output,
         "flops_per_sample": flops,
@@ -475,8 +479,10 @@ def performance(spec: Spec) -> dict[str, Any]:
             None if activations is None else activations * training.batch_size * element
         ),
         "weights_bytes": parameters * 4,
-        # fp32 weights + gradients + two AdamW moments (SGD keeps one buffer).
-        "training_state_bytes": parameters * 4 * (4 if training.optimizer != "sgd" else 3),
+        # fp32 weights, plus gradients and two AdamW moments (SGD keeps one buffer) of the
+        # trained parameters only.
+        "training_state_bytes": (parameters + trained * (3 if training.optimizer != "sgd" else 2))
+        * 4,
         "complexity": [tuple(note) for note in notes],
     }
 

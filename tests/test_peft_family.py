@@ -141,6 +141,28 @@ def test_project_builds_the_catalog_architecture_on_meta(module: ModuleType) -> 
     assert total - lora - head == 124_647_170
 
 
+@pytest.mark.parametrize(
+    ("backbone", "method"),
+    [("roberta_base", "lora"), ("bert_base", "lora"), ("distilbert_base", "lora"),
+     ("gpt2", "lora"), ("roberta_base", "prompt_tuning")],
+)  # fmt: skip
+def test_trainable_estimate_equals_the_adapted_model(
+    module: ModuleType, backbone: str, method: str
+) -> None:
+    """The README's trainable count is what peft leaves trainable (built on meta)."""
+    base = BACKBONES[backbone]
+    spec = _spec(backbone, method=method)
+    cfg = {"name": "peft", "model_type": base.model_type, "num_labels": 2, "method": method}
+    cfg.update(architecture=base.config, head_modules=list(base.head_modules))
+    cfg["target_modules"] = list(base.target_modules)
+    with torch.device("meta"):
+        model = module.build_peft(cfg)
+    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert trained == spec.model.estimate_trainable_parameters(spec.dataset)
+    if (backbone, method) == ("roberta_base", "lora"):
+        assert trained == 887_042  # 294,912 adapter + 592,130 head parameters
+
+
 # LoRA training ---------------------------------------------------------------------------
 
 

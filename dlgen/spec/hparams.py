@@ -51,6 +51,17 @@ class ArchitectureHParams(BaseModel):
         """
         return 0
 
+    def estimate_trainable_parameters(self, dataset: DatasetSpec) -> int | None:
+        """Parameters the optimizer updates, when fewer than all (adapters, a frozen base).
+
+        Args:
+            dataset: The dataset facts of the same Spec.
+
+        Returns:
+            The count of trained parameters; None when every parameter trains.
+        """
+        return None
+
     # Input sizes --------------------------------------------------------------------------
 
     def input_multiple(self) -> int:

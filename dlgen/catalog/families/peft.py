@@ -205,6 +205,22 @@ def _gpt2_parameters(b: Backbone, classes: int) -> int:
     return embeddings + layers * block + 2 * dim + dim * classes
 
 
+def _width(b: Backbone) -> int:
+    """The hidden size of a backbone."""
+    return int(b.config.get("hidden_size") or b.config.get("dim") or b.config["n_embd"])
+
+
+def _head_parameters(b: Backbone, classes: int) -> int:
+    """Parameters of the modules trained in full (``head_modules``) with ``classes`` labels."""
+    dim = _width(b)
+    if b.model_type == "gpt2":
+        return dim * classes  # score, no bias
+    if b.model_type in ("roberta", "distilbert"):
+        # RoBERTa's classifier is dense + out_proj; DistilBERT's pre_classifier + classifier.
+        return dim * dim + dim + dim * classes + classes
+    return dim * classes + classes  # BERT: the classifier (the pooler stays frozen)
+
+
 def backbone_parameters(key: str, classes: int) -> int:
     """Parameters of the base model's ``*ForSequenceClassification`` with ``classes`` labels.
 
@@ -294,6 +310,25 @@ class PeftHParams(ArchitectureHParams):
     def estimate_parameters(self, dataset: DatasetSpec) -> int:
         """Parameters of the base classifier (frozen and trained), adapters not counted."""
         return backbone_parameters(self.backbone, dataset.num_classes or 2)
+
+    def estimate_trainable_parameters(self, dataset: DatasetSpec) -> int | None:
+        """The adapters (or prompt) plus the task head; None for P-tuning's prompt encoder."""
+        backbone = BACKBONES[self.backbone]
+        head = _head_parameters(backbone, dataset.num_classes or 2)
+        dim = _width(backbone)
+        if self.method == "prompt_tuning":
+            return head + self.num_virtual_tokens * dim
+        if self.method != "lora":
+            return None
+        layers = int(backbone.config.get("num_hidden_layers") or backbone.config.get("n_layers")
+                     or backbone.config["n_layer"])  # fmt: skip
+        # Each adapted linear map (in -> out) gains A (r x in) and B (out x r); GPT-2's fused
+        # c_attn maps D to 3D, every other default target D to D.
+        adapter = sum(
+            self.lora_r * (dim + (3 * dim if name == "c_attn" else dim))
+            for name in self.target_modules or ()
+        )
+        return head + layers * adapter
 
 
 def _variant(key: str, en: str, zh: str, aliases: tuple[str, ...], params: int) -> Variant:
