@@ -408,3 +408,20 @@ def test_forecaster_beats_the_naive_baseline(projects: dict[str, Project]) -> No
     print(f"forecast test metrics: {test}")
     assert test["mse"] < 0.3 * test["naive_mse"], test
     assert test["mse_vs_naive"] < 0.3
+
+
+def test_wordpiece_tokenizer_is_trained_on_train_texts_and_pads_with_zero(
+    projects: dict[str, Project],
+) -> None:
+    pytest.importorskip("tokenizers")
+    tokenizer_module = projects["text"].module("data.tokenizer")
+    texts = ["the film was not bad at all", "a dull, boring film", "not good"] * 20
+    first = tokenizer_module.build_tokenizer("wordpiece", iter(texts), 120, max_length=8)
+    again = tokenizer_module.build_tokenizer("wordpiece", iter(texts), 120, max_length=8)
+    ids = first.encode("The film was NOT bad at all, really")
+    assert ids == again.encode("The film was NOT bad at all, really")  # deterministic
+    assert first.pad_id == 0 and len(first) <= 120
+    assert ids[0] == first.tokenizer.cls_token_id and ids[-1] == first.tokenizer.sep_token_id
+    assert len(ids) == 8  # truncated, [SEP] kept
+    with pytest.raises(ValueError, match="wordpiece"):
+        tokenizer_module.build_tokenizer("sentencepiece", iter(texts), 120)

@@ -14,7 +14,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "signal": ("npy", "synthetic"),
 }
 FORMATS = ("imdb", "sst2", "ag_news", "csv")
-TOKENIZERS = ("word", "char", "hf", "pretrained")
+TOKENIZERS = ("word", "char", "wordpiece", "hf", "pretrained")
 # Where a pretrained tokenizer comes from: the hub (or cache), or trained locally (config).
 TOKENIZER_SOURCES = ("hub", "config")
 # Special-token layouts of the tokenizer trained locally when a pretrained one is missing.

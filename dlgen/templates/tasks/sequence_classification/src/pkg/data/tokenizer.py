@@ -357,7 +357,8 @@ def train_local_tokenizer(
         from transformers import PreTrainedTokenizerFast
     except ImportError as exc:
         raise ImportError(
-            "data.tokenizer='pretrained' needs transformers and tokenizers: pip install -e '.[hf]'"
+            "data.tokenizer='pretrained' or 'wordpiece' needs transformers and tokenizers: "
+            "pip install -e '.[hf]'"
         ) from exc
     specials = list(LOCAL_SPECIALS[layout])
     unk = "[UNK]" if layout == "bert" else "<unk>"
@@ -369,6 +370,13 @@ def train_local_tokenizer(
     trainer_class = trainers.WordPieceTrainer if layout == "bert" else trainers.BpeTrainer
     trainer = trainer_class(vocab_size=capacity, special_tokens=specials, show_progress=False)
     tokenizer.train_from_iterator(list(texts), trainer)
+    if layout == "bert":
+        # WordPiece training numbers its vocabulary in hash order; renumber it (specials,
+        # then sorted) so the same texts always give the same ids, at inference too.
+        vocabulary = tokenizer.get_vocab()
+        ordered = specials + sorted(token for token in vocabulary if token not in specials)
+        ids = {token: index for index, token in enumerate(ordered)}
+        tokenizer.model = models.WordPiece(ids, unk_token=unk)
     named: dict[str, str] = {"unk_token": unk}
     if layout == "gpt2":
         named.update(bos_token=specials[0], eos_token=specials[0], pad_token=specials[0])
@@ -461,8 +469,9 @@ def build_tokenizer(
     """Build the configured tokenizer.
 
     Args:
-        kind: ``"char"``, ``"word"``, ``"hf"`` or ``"pretrained"``.
-        texts: Training texts (for ``char``, ``word`` and a local ``pretrained`` stand-in).
+        kind: ``"char"``, ``"word"``, ``"wordpiece"``, ``"hf"`` or ``"pretrained"``.
+        texts: Training texts (for ``char``, ``word``, ``wordpiece`` and a local
+            ``pretrained`` stand-in).
         capacity: Maximum vocabulary size (the model's ``vocab_size``).
         lowercase: Lowercase before splitting (``char`` and ``word``).
         hf_name: Local folder or cached name of the Hugging Face tokenizer (``hf``), or the
@@ -491,6 +500,10 @@ def build_tokenizer(
                 f"{capacity}; set data.vocab_size={len(pretrained)}"
             )
         return pretrained
+    if kind == "wordpiece":
+        # BERT's tokenizer, trained on the training split: [PAD]=0, [CLS] text [SEP].
+        trained = train_local_tokenizer(texts, capacity, "bert", lowercase)
+        return PretrainedTokenizer(trained, max_length, "WordPiece trained on the training texts")
     if kind == "hf":
         tokenizer = HuggingFaceTokenizer(hf_name)
         if len(tokenizer) > capacity:
@@ -500,5 +513,7 @@ def build_tokenizer(
             )
         return tokenizer
     if kind not in SPLITTERS:
-        raise ValueError(f"unknown data.tokenizer {kind!r}; choose char, word, hf or pretrained")
+        raise ValueError(
+            f"unknown data.tokenizer {kind!r}; choose char, word, wordpiece, hf or pretrained"
+        )
     return Vocabulary.build(texts, capacity, level=kind, lowercase=lowercase)
