@@ -184,7 +184,15 @@ def _write_measured_readme(spec: Spec, project: Path, report: Report) -> None:
     smoke = report.check("smoke")
     if smoke is None or smoke.status != "passed" or "params" not in smoke.metrics:
         return
-    keys = ("params", "flops", "step_time_s", "peak_memory_mb", "device", "batch_size")
+    keys = (
+        "params",
+        "trainable_params",
+        "flops",
+        "step_time_s",
+        "peak_memory_mb",
+        "device",
+        "batch_size",
+    )
     measured = {key: smoke.metrics.get(key) for key in keys}
     readme = render(spec, measurements=measured)["README.md"]
     (project / "README.md").write_text(readme, encoding="utf-8", newline="\n")
